@@ -1,0 +1,150 @@
+"""Every exception symbot raises, in one hierarchy.
+
+```
+SymbotError                      anything symbot raises on purpose
+├── ConfigError                  bad configuration: names the field and the fix
+├── KeyLoadError                 a key, certificate or PKCS#12 file that cannot be used
+├── AuthenticationError          a login endpoint refused the bot's credentials (not retried)
+├── ApiError                     a Symphony endpoint answered with an error status
+│   ├── MessageRejectedError     400 on message create: malformed MessageML
+│   ├── ComplianceBlockedError   451 on message create: blocked by an information barrier/DLP
+│   └── RateLimitedError         429 after retries were exhausted
+├── TransportError               the network failed (after retries): unreachable, timed out
+├── EventParseError              a datafeed event that cannot be understood (logged, skipped)
+└── CommandUsageError            a command's arguments did not parse (the bot replies usage)
+
+Redeliver                        raised by a handler to leave its batch unacknowledged
+```
+
+Messages never contain a token, key or password: callers pass only names, URLs and
+status codes, and `redact()` scrubs anything that looks like a token from text that came
+from a server.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "CommandUsageError",
+    "ComplianceBlockedError",
+    "ConfigError",
+    "EventParseError",
+    "KeyLoadError",
+    "MessageRejectedError",
+    "RateLimitedError",
+    "Redeliver",
+    "SymbotError",
+    "TransportError",
+    "redact",
+]
+
+_SECRETISH = re.compile(
+    r"(?i)((?:session|keymanager|key_manager|authorization)?token[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+    r"|eyJ[\w-]+\.[\w-]+\.[\w-]*"  # JWTs
+    r"|-----BEGIN [^-]+-----[\s\S]*?-----END [^-]+-----"  # PEM blocks
+)
+
+
+def redact(text: str) -> str:
+    """Replace anything in `text` that looks like a token, JWT or PEM block with `***`."""
+
+    def _sub(match: re.Match[str]) -> str:
+        prefix = match.group(1)
+        return f"{prefix}***" if prefix else "***"
+
+    return _SECRETISH.sub(_sub, text)
+
+
+class SymbotError(Exception):
+    """Base class of every error symbot raises on purpose."""
+
+
+class ConfigError(SymbotError):
+    """A configuration value is missing or wrong. `field` names it; the message says the fix."""
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"config field {field!r}: {problem}. Fix: {fix}")
+
+
+class KeyLoadError(SymbotError):
+    """A private key, certificate or PKCS#12 file could not be read or is unsuitable."""
+
+    def __init__(self, source: str, problem: str, fix: str = "") -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source}: {problem}" + (f". Fix: {fix}" if fix else ""))
+
+
+class AuthenticationError(SymbotError):
+    """A login endpoint refused the credentials. This is configuration, not bad luck:
+    it is raised after exactly one attempt."""
+
+    def __init__(self, username: str, endpoint: str, status: int | None, hint: str) -> None:
+        self.username = username
+        self.endpoint = endpoint
+        self.status = status
+        self.hint = hint
+        answered = f"answered {status}" if status is not None else "refused the connection"
+        super().__init__(
+            f"login of user {username!r} refused: {endpoint} {answered}. Check: {hint}"
+        )
+
+
+class ApiError(SymbotError):
+    """A Symphony endpoint answered with an error status (after any retries)."""
+
+    def __init__(
+        self, method: str, url: str, status: int, message: str = "", code: int | None = None
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.status = status
+        self.code = code
+        self.server_message = redact(message)
+        detail = f": {self.server_message}" if self.server_message else ""
+        super().__init__(f"{method} {url} answered {status}{detail}")
+
+
+class MessageRejectedError(ApiError):
+    """400 on message create: the MessageML was refused (malformed, unknown tag, ...)."""
+
+
+class ComplianceBlockedError(ApiError):
+    """451 on message create: an information barrier or DLP policy blocked the message."""
+
+
+class RateLimitedError(ApiError):
+    """429 that outlived the retry policy."""
+
+
+class TransportError(SymbotError):
+    """The network failed after retries: the host is unreachable, refused, or timed out."""
+
+
+class EventParseError(SymbotError):
+    """A datafeed event could not be understood; the loop logs it with its id and skips it."""
+
+    def __init__(self, event_id: str | None, problem: str) -> None:
+        self.event_id = event_id
+        self.problem = problem
+        super().__init__(f"malformed event {event_id or '<no id>'}: {problem}")
+
+
+class CommandUsageError(SymbotError):
+    """A command's arguments did not parse; `usage` is the line the bot replies with."""
+
+    def __init__(self, command: str, problem: str, usage: str) -> None:
+        self.command = command
+        self.problem = problem
+        self.usage = usage
+        super().__init__(f"{command}: {problem}. Usage: {usage}")
+
+
+class Redeliver(Exception):
+    """Raise from a handler to leave the batch unacknowledged so the event comes back."""
