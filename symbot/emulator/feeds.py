@@ -38,7 +38,7 @@ from typing import Any
 import anyio
 from attrs import define, field, frozen
 
-__all__ = ["AgentApiError", "FeedBatch", "FeedCounters", "FeedInfo", "FeedStore"]
+__all__ = ["FEED_TYPE", "AgentApiError", "FeedBatch", "FeedCounters", "FeedInfo", "FeedStore"]
 
 logger = logging.getLogger(__name__)
 
