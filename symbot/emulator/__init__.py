@@ -1,1 +1,22 @@
-"""The Symphony emulator: a pod, Key Manager, session auth and agent on loopback or in-process."""
+"""The Symphony emulator: a pod, Key Manager, session auth and agent on loopback or in-process.
+
+```python
+async with Emulator() as emu:            # or in-process: emu.transport() + emu.base_url
+    bot = emu.add_user("bot")             # RSA key pair generated; bot.private_key_pem
+    emu.https_url, emu.ca_bundle          # one origin for every role, emulator CA
+```
+"""
+
+from symbot.emulator.app import Counters
+from symbot.emulator.ca import IssuedCertificate
+from symbot.emulator.core import EmulatedUser, Emulator, emulator_config_toml
+from symbot.emulator.feeds import FeedInfo
+
+__all__ = [
+    "Counters",
+    "EmulatedUser",
+    "Emulator",
+    "FeedInfo",
+    "IssuedCertificate",
+    "emulator_config_toml",
+]
