@@ -9,8 +9,10 @@ async with Emulator() as emu:            # or in-process: emu.transport() + emu.
 
 from symbot.emulator.app import Counters
 from symbot.emulator.ca import IssuedCertificate
-from symbot.emulator.core import EmulatedUser, Emulator, emulator_config_toml
+from symbot.emulator.core import Emulator, emulator_config_toml
 from symbot.emulator.feeds import FeedInfo
+from symbot.emulator.streams import SentMessage
+from symbot.emulator.users import EmulatedUser
 
 __all__ = [
     "Counters",
@@ -18,5 +20,6 @@ __all__ = [
     "Emulator",
     "FeedInfo",
     "IssuedCertificate",
+    "SentMessage",
     "emulator_config_toml",
 ]

@@ -18,6 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
+import httpx
 from attrs import define, field
 
 from symbot.emulator.asgi import DropConnection, Receive, Scope, Send
@@ -26,7 +27,7 @@ from symbot.emulator.feeds import FeedCounters
 from symbot.emulator.http import Request, Response, Route, error, match_route, read_request
 from symbot.emulator.tokens import TokenKind, TokenStore
 
-__all__ = ["Access", "Counters", "EmulatorApp", "access_for"]
+__all__ = ["Access", "Counters", "EmulatorApp", "InProcessTransport", "access_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -164,3 +165,22 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+class InProcessTransport(httpx.AsyncBaseTransport):
+    """httpx.ASGITransport to the app, except that a dropped connection looks like one:
+    DropConnection becomes httpx.RemoteProtocolError, as on a real socket."""
+
+    def __init__(self, app: EmulatorApp) -> None:
+        self._inner = httpx.ASGITransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except DropConnection:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

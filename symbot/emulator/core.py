@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -22,63 +21,22 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
-from attrs import field, frozen
 
-from symbot.emulator.app import Counters, EmulatorApp
-from symbot.emulator.asgi import DropConnection
+from symbot.emulator.agent_routes import agent_routes
+from symbot.emulator.app import Counters, EmulatorApp, InProcessTransport
 from symbot.emulator.auth_routes import AuthRoutes
 from symbot.emulator.ca import CertificateAuthority, IssuedCertificate
 from symbot.emulator.directory import UserDirectory
 from symbot.emulator.faults import FaultInjector
 from symbot.emulator.feeds import FeedInfo, FeedStore
-from symbot.emulator.keys import UserKeys, generate_rsa_key_pair, load_rsa_public_key, write_private
+from symbot.emulator.streams import SentMessage, StreamStore
 from symbot.emulator.tokens import TokenStore
+from symbot.emulator.users import EmulatedUser, UserRegistry
 
 __all__ = ["EmulatedUser", "Emulator", "emulator_config_toml"]
 
 IN_PROCESS_URL = "http://emulator.invalid"
 _T = TypeVar("_T")
-
-
-@frozen
-class EmulatedUser:
-    """A user of the emulated pod and the key it logs in with.
-
-    `private_key_pem` is set only when the emulator generated the key pair.
-    """
-
-    user_id: int
-    username: str
-    display_name: str
-    email: str
-    public_key_pem: bytes
-    private_key_pem: bytes | None = field(default=None, repr=False)
-
-    def write_private_key(self, path: Path | str) -> Path:
-        """Write the generated private key (PKCS#8 PEM) to `path` with mode 0600."""
-        if self.private_key_pem is None:
-            raise ValueError(
-                f"the emulator did not generate {self.username!r}'s key; use your own key file"
-            )
-        return write_private(Path(path), self.private_key_pem)
-
-
-class _InProcessTransport(httpx.AsyncBaseTransport):
-    """httpx.ASGITransport, except that a dropped connection looks like one to the client."""
-
-    def __init__(self, app: EmulatorApp) -> None:
-        self._inner = httpx.ASGITransport(app=app)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return await self._inner.handle_async_request(request)
-        except DropConnection:
-            raise httpx.RemoteProtocolError(
-                "Server disconnected without sending a response.", request=request
-            ) from None
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 class Emulator:
@@ -118,25 +76,25 @@ class Emulator:
             max_batch=max_batch,
             max_feeds_per_user=max_feeds_per_user,
         )
+        self.stream_store = StreamStore(self.directory, self.feed_store)
         self.ca = CertificateAuthority.create()
         self._server_certificate = self.ca.issue_server(
             list(dict.fromkeys(["127.0.0.1", "localhost", host]))
         )
         self._foreign_ca: CertificateAuthority | None = None
-        self._keys: dict[str, UserKeys] = {}
-        self._users: dict[str, EmulatedUser] = {}
+        self.users = UserRegistry(self.directory)
         self._faults = FaultInjector()
         self.counters = Counters(feed=self.feed_store.counters)
         auth = AuthRoutes(
             directory=self.directory,
-            keys=self._keys,
+            keys=self.users.keys,
             tokens=self.tokens,
             ca=self.ca,
             counters=self.counters,
             strict_content_type=strict_content_type,
         )
         self.app = EmulatorApp(
-            routes=[*auth.routes()],
+            routes=[*auth.routes(), *agent_routes(self.feed_store, self.stream_store)],
             tokens=self.tokens,
             faults=self._faults,
             counters=self.counters,
@@ -150,7 +108,7 @@ class Emulator:
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """An httpx transport to the in-process app; use it with `base_url`."""
-        return _InProcessTransport(self.app)
+        return InProcessTransport(self.app)
 
     async def __aenter__(self) -> Emulator:
         """Serve on loopback: HTTP on `http_url`, TLS (emulator CA) on `https_url`."""
@@ -235,29 +193,15 @@ class Emulator:
         `previous_public_key_pem` also authenticates, until `previous_key_expires_at` (epoch
         seconds; None = no expiry), like a pod during a key rotation.
         """
-        private_pem = None
-        if public_key_pem is None:
-            pair = generate_rsa_key_pair(key_size)
-            public_key_pem, private_pem = pair.public_key_pem, pair.private_key_pem
-        keys = UserKeys(
-            current=load_rsa_public_key(public_key_pem, what=f"{username}'s public key"),
-            previous=None
-            if previous_public_key_pem is None
-            else load_rsa_public_key(previous_public_key_pem, what=f"{username}'s previous key"),
-            previous_expires_at=previous_key_expires_at,
-        )
-        record = self.directory.add(username, display_name=display_name, email=email)
-        self._keys[username] = keys
-        user = EmulatedUser(
-            user_id=record.user_id,
-            username=username,
-            display_name=record.display_name,
-            email=record.email,
+        return self.users.add(
+            username,
+            display_name=display_name,
+            email=email,
             public_key_pem=public_key_pem,
-            private_key_pem=private_pem,
+            previous_public_key_pem=previous_public_key_pem,
+            previous_key_expires_at=previous_key_expires_at,
+            key_size=key_size,
         )
-        self._users[username] = user
-        return user
 
     def rotate_key(
         self,
@@ -269,36 +213,16 @@ class Emulator:
     ) -> EmulatedUser:
         """Install a new current key (generated when not given); the old one becomes the
         previous key for `previous_key_lifetime` seconds (None = no expiry)."""
-        old = self.user(username)
-        private_pem = None
-        if public_key_pem is None:
-            pair = generate_rsa_key_pair(key_size)
-            public_key_pem, private_pem = pair.public_key_pem, pair.private_key_pem
-        self._keys[username] = UserKeys(
-            current=load_rsa_public_key(public_key_pem, what=f"{username}'s public key"),
-            previous=self._keys[username].current,
-            previous_expires_at=None
-            if previous_key_lifetime is None
-            else time.time() + previous_key_lifetime,
-        )
-        user = EmulatedUser(
-            user_id=old.user_id,
-            username=username,
-            display_name=old.display_name,
-            email=old.email,
+        return self.users.rotate_key(
+            username,
             public_key_pem=public_key_pem,
-            private_key_pem=private_pem,
+            previous_key_lifetime=previous_key_lifetime,
+            key_size=key_size,
         )
-        self._users[username] = user
-        return user
 
     def user(self, username: str) -> EmulatedUser:
-        try:
-            return self._users[username]
-        except KeyError:
-            raise KeyError(
-                f"no user {username!r} in the emulator; add it first with add_user({username!r})"
-            ) from None
+        """The user named `username` (KeyError if it was never added)."""
+        return self.users.get(username)
 
     def issue_certificate(
         self, username: str, *, common_name: str | None = None
@@ -357,7 +281,46 @@ class Emulator:
     def clear_faults(self) -> None:
         self._faults.clear()
 
-    # -- datafeeds ----------------------------------------------------------------------
+    # -- streams, messages and datafeeds ------------------------------------------------
+
+    def create_room(self, name: str, members: Sequence[str], *, owner: str | None = None) -> str:
+        """A room holding `members` (and `owner`, default the first member); its stream id."""
+        return self.stream_store.create_room(name, members, owner=owner)
+
+    def create_im(self, *usernames: str) -> str:
+        """The IM (two users) or MIM (more) between `usernames`; its stream id."""
+        return self.stream_store.create_im(*usernames)
+
+    def send(
+        self,
+        as_user: str,
+        stream_id: str,
+        text: str,
+        *,
+        mentions: Sequence[str] = (),
+        data: str | None = None,
+    ) -> dict[str, Any]:
+        """Post a message as `as_user`, publish MESSAGESENT to the stream's members, and
+        return it as V4Message JSON. `text` is plain text (escaped, `mentions` usernames
+        rendered before it), or MessageML when it starts with `<messageML>`."""
+        if text.lstrip().startswith("<messageML>"):
+            if mentions:
+                raise ValueError("mentions= applies to plain text; put <mention/> in MessageML")
+            sent = self.stream_store.send(as_user, stream_id, message_ml=text, data=data)
+        else:
+            sent = self.stream_store.send(as_user, stream_id, text, mentions=mentions, data=data)
+        return self.stream_store.v4_message(sent)
+
+    def room_event(
+        self, event_type: str, stream_id: str, initiator: str, affected_user: str | None = None
+    ) -> dict[str, Any]:
+        """Publish a room event (USERJOINEDROOM, ROOMCREATED, ...) to the stream's members;
+        see StreamStore.room_event."""
+        return self.stream_store.room_event(event_type, stream_id, initiator, affected_user)
+
+    def sent_messages(self) -> list[SentMessage]:
+        """Every message sent so far (by bots through the API and by `send`), oldest first."""
+        return self.stream_store.sent_messages()
 
     def inject_event(
         self, event: Mapping[str, Any] | str, *, to: Sequence[str] | None = None
