@@ -1,0 +1,427 @@
+"""BotConfig: everything a bot needs to know, from Python, a TOML file or the environment.
+
+Every value is validated once, at load time; a `ConfigError` names the field
+(`auth.private_key`) and the fix. `CONFIG_KEYS` lists every key with its default and its
+environment variable (`SYMBOT_<SECTION>_<KEY>`); `BotConfig.describe()` renders it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from attrs import Factory, field, fields, frozen
+
+from symbot.auth.certificate import CertificateAuth
+from symbot.auth.rsa import RsaJwtAuth
+from symbot.errors import ConfigError
+from symbot.retry import RetryPolicy
+
+__all__ = [
+    "CONFIG_KEYS",
+    "ROLES",
+    "BotConfig",
+    "BotSettings",
+    "ConfigKey",
+    "DatafeedConfig",
+    "RetryPolicy",
+    "Role",
+    "Timeouts",
+]
+
+logger = logging.getLogger(__name__)
+
+Role = Literal["pod", "agent", "key_manager", "session_auth"]
+ROLES: tuple[Role, ...] = ("pod", "agent", "key_manager", "session_auth")
+
+
+def _at_least(name: str, minimum: float, *, strict: bool = True) -> Callable[[Any, Any, Any], None]:
+    def check(_instance: Any, _attribute: Any, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(name, f"expected a number, got {value!r}", "write a number")
+        if value < minimum or (strict and value == minimum):
+            bound = f"> {minimum}" if strict else f">= {minimum}"
+            raise ConfigError(name, f"must be {bound}, got {value!r}", f"use a value {bound}")
+
+    return check
+
+
+@frozen(kw_only=True)
+class Timeouts:
+    """Seconds. `connect` for every role; the others are each role's read timeout. The agent's
+    must exceed the datafeed long-poll (~30 s)."""
+
+    connect: float = field(default=10.0, validator=_at_least("timeouts.connect", 0))
+    pod: float = field(default=30.0, validator=_at_least("timeouts.pod", 0))
+    agent: float = field(default=45.0, validator=_at_least("timeouts.agent", 0))
+    key_manager: float = field(default=30.0, validator=_at_least("timeouts.key_manager", 0))
+    session_auth: float = field(default=30.0, validator=_at_least("timeouts.session_auth", 0))
+
+    def for_role(self, role: Role) -> httpx.Timeout:
+        read: float = getattr(self, role)
+        return httpx.Timeout(read, connect=self.connect)
+
+
+@frozen(kw_only=True)
+class DatafeedConfig:
+    """The datafeed loop's settings. `tag` defaults to `symbot-<username>` (`tag_for`)."""
+
+    tag: str | None = None
+    read_timeout: float = field(default=45.0, validator=_at_least("datafeed.read_timeout", 0))
+    create_new_feed_on_400: bool = True
+    include_invisible: bool = False
+    delete_stale_on_403: bool = True
+
+    def tag_for(self, username: str) -> str:
+        return self.tag or f"symbot-{username}"
+
+
+@frozen(kw_only=True)
+class BotSettings:
+    """How the bot dispatches events and sends messages."""
+
+    concurrency: int = field(default=64, validator=_at_least("bot.concurrency", 1, strict=False))
+    dedupe_cache_size: int = field(
+        default=10_000, validator=_at_least("bot.dedupe_cache_size", 0, strict=False)
+    )
+    ignore_own_messages: bool = True
+    mention_required_in_rooms: bool = True
+    stop_timeout: float = field(
+        default=10.0, validator=_at_least("bot.stop_timeout", 0, strict=False)
+    )
+    send_rate_per_stream: float | None = field(
+        default=None, validator=_at_least("bot.send_rate_per_stream", 0)
+    )
+
+
+def _normalise_url(value: Any) -> Any:
+    return value.rstrip("/") if isinstance(value, str) else value
+
+
+def _check_url(name: str) -> Callable[[Any, Any, Any], None]:
+    def check(_instance: Any, _attribute: Any, value: Any) -> None:
+        if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+            raise ConfigError(
+                name,
+                f"{value!r} is not an http(s) URL",
+                f"set {name} to a base URL such as https://acme.symphony.com",
+            )
+        if not httpx.URL(value).host:
+            raise ConfigError(
+                name, f"{value!r} has no host", f"set {name} to e.g. https://host:443"
+            )
+
+    return check
+
+
+def _pod_url_default() -> Any:
+    return Factory(lambda self: self.pod_url, takes_self=True)
+
+
+def _check_auth(_instance: Any, _attribute: Any, value: Any) -> None:
+    if not hasattr(value, "bind") and not hasattr(value, "login"):
+        raise ConfigError(
+            "auth",
+            f"{type(value).__name__} is neither credentials (with bind) nor an AuthProvider",
+            "use RsaJwtAuth(...), CertificateAuth(...) or an object with `async def login()`",
+        )
+
+
+def _check_ca_bundle(_instance: Any, _attribute: Any, value: Path | None) -> None:
+    if value is not None and not value.is_file():
+        raise ConfigError("ca_bundle", f"{value} is not a file", "point it at a PEM CA bundle")
+
+
+def _check_proxies(_instance: Any, _attribute: Any, value: Mapping[str, str]) -> None:
+    for role in value:
+        if role not in ROLES:
+            raise ConfigError(f"proxies.{role}", "unknown role", f"use one of {', '.join(ROLES)}")
+
+
+@frozen(kw_only=True)
+class BotConfig:
+    """A bot's configuration. Role URLs default to `pod_url`; `proxies` overrides `proxy`
+    per role. `max_token_age` renews tokens proactively when the pod gives no expiry."""
+
+    pod_url: str = field(converter=_normalise_url, validator=_check_url("pod_url"))
+    auth: Any = field(validator=_check_auth)
+    agent_url: str = field(
+        default=_pod_url_default(), converter=_normalise_url, validator=_check_url("agent_url")
+    )
+    key_manager_url: str = field(
+        default=_pod_url_default(),
+        converter=_normalise_url,
+        validator=_check_url("key_manager_url"),
+    )
+    session_auth_url: str = field(
+        default=_pod_url_default(),
+        converter=_normalise_url,
+        validator=_check_url("session_auth_url"),
+    )
+    ca_bundle: Path | None = field(default=None, validator=_check_ca_bundle)
+    proxy: str | None = None
+    proxies: Mapping[str, str] = field(factory=dict, validator=_check_proxies)
+    timeouts: Timeouts = field(factory=Timeouts)
+    retry: RetryPolicy = field(factory=RetryPolicy)
+    max_token_age: float | None = field(default=None, validator=_at_least("max_token_age", 0))
+    refresh_margin: float = field(
+        default=60.0, validator=_at_least("refresh_margin", 0, strict=False)
+    )
+    refresh_jitter: float = 0.1
+    datafeed: DatafeedConfig = field(factory=DatafeedConfig)
+    bot: BotSettings = field(factory=BotSettings)
+
+    def url(self, role: Role) -> str:
+        urls: dict[str, str] = {
+            "pod": self.pod_url,
+            "agent": self.agent_url,
+            "key_manager": self.key_manager_url,
+            "session_auth": self.session_auth_url,
+        }
+        return urls[role]
+
+    def proxy_for(self, role: Role) -> str | None:
+        return self.proxies.get(role, self.proxy)
+
+    @classmethod
+    def from_file(
+        cls, path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None
+    ) -> BotConfig:
+        """Load a TOML file, then apply `SYMBOT_*` overrides from `env` (default: os.environ).
+        Relative paths resolve against the file's directory."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(str(path), "file not found", "check the config file path") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(str(path), f"cannot be read ({exc})", "check the file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), f"is not valid TOML ({exc})", "fix the syntax") from None
+        values = _flatten(data, "")
+        return _build(values, path.parent, os.environ if env is None else env)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BotConfig:
+        """Build the configuration from `SYMBOT_*` variables only."""
+        return _build({}, Path.cwd(), os.environ if env is None else env)
+
+    @staticmethod
+    def describe() -> str:
+        """A Markdown table of every key: default, environment variable, meaning."""
+        rows = ["| key | default | environment variable | description |", "|---|---|---|---|"]
+        rows += [f"| `{k.key}` | {k.default} | `{k.env}` | {k.description} |" for k in CONFIG_KEYS]
+        return "\n".join(rows)
+
+
+@frozen
+class ConfigKey:
+    """One configuration key, for loading and for documentation."""
+
+    key: str
+    kind: str  # str, path, float, int, bool, float?, int?
+    default: str
+    description: str
+
+    @property
+    def env(self) -> str:
+        return "SYMBOT_" + self.key.upper().replace(".", "_")
+
+
+def _k(key: str, kind: str, default: str, description: str) -> ConfigKey:
+    return ConfigKey(key, kind, default, description)
+
+
+CONFIG_KEYS: tuple[ConfigKey, ...] = (
+    _k("pod_url", "str", "(required)", "Base URL of the pod, e.g. https://acme.symphony.com"),
+    _k("agent_url", "str", "pod_url", "Base URL of the agent"),
+    _k("key_manager_url", "str", "pod_url", "Base URL of the Key Manager"),
+    _k("session_auth_url", "str", "pod_url", "Base URL of session auth (certificate login)"),
+    _k("ca_bundle", "path", "system/certifi", "PEM file of CAs to trust instead of the default"),
+    _k("proxy", "str", "none", "HTTP(S) proxy URL for every role"),
+    *(_k(f"proxies.{r}", "str", "proxy", f"Proxy URL for the {r} role only") for r in ROLES),
+    _k("max_token_age", "float?", "none", "Renew tokens after this many seconds (no expiry known)"),
+    _k("refresh_margin", "float", "60", "Renew this many seconds before expiry"),
+    _k("refresh_jitter", "float", "0.1", "Random fraction taken off the wait before a renewal"),
+    _k("auth.type", "str", "from keys", '"rsa" or "certificate"'),
+    _k("auth.username", "str", "(rsa: required)", "The bot's service account username"),
+    _k("auth.private_key", "path", "none", "RSA private key (PEM, PKCS#1/#8)"),
+    _k("auth.passphrase", "str", "none", "Passphrase of an encrypted private key"),
+    _k("auth.passphrase_env", "str", "none", "Environment variable holding the passphrase"),
+    _k(
+        "auth.previous_private_key", "path", "none", "Previous key, tried if the current is refused"
+    ),
+    _k("auth.previous_passphrase", "str", "auth.passphrase", "Passphrase of the previous key"),
+    _k("auth.jwt_lifetime", "float", "240", "Login JWT lifetime in seconds (at most 300)"),
+    _k("auth.certificate", "path", "none", "Client certificate: PEM (cert [+ key]) or .p12"),
+    _k("auth.p12", "path", "none", "Client certificate as a PKCS#12 bundle"),
+    _k("auth.key", "path", "in certificate", "Private key of a PEM client certificate"),
+    _k("auth.password", "str", "none", "Password of the .p12 or of an encrypted PEM key"),
+    _k("auth.password_env", "str", "none", "Environment variable holding auth.password"),
+    *(
+        _k(f"timeouts.{f.name}", "float", str(f.default), f"{f.name} timeout (s)")
+        for f in fields(Timeouts)
+    ),
+    _k("retry.initial", "float", "0.5", "First backoff (s)"),
+    _k("retry.maximum", "float", "30", "Longest backoff (s)"),
+    _k("retry.multiplier", "float", "2", "Backoff growth per attempt"),
+    _k("retry.jitter", "float", "0.5", "Random fraction taken off each backoff"),
+    _k("retry.max_attempts", "int?", "5", "Attempts per HTTP call (0 = forever)"),
+    _k("datafeed.tag", "str", "symbot-<username>", "Datafeed tag shared by instances"),
+    _k("datafeed.read_timeout", "float", "45", "Datafeed read timeout (s), above the long-poll"),
+    _k("datafeed.create_new_feed_on_400", "bool", "true", "Recreate a feed that is gone"),
+    _k("datafeed.include_invisible", "bool", "false", "Include events of invisible streams"),
+    _k("datafeed.delete_stale_on_403", "bool", "true", "Delete stale feeds at the feed limit"),
+    _k("bot.concurrency", "int", "64", "Handlers running at once"),
+    _k("bot.dedupe_cache_size", "int", "10000", "Event ids remembered to drop duplicates"),
+    _k("bot.ignore_own_messages", "bool", "true", "Skip messages the bot sent"),
+    _k("bot.mention_required_in_rooms", "bool", "true", "Commands in rooms need an @mention"),
+    _k("bot.stop_timeout", "float", "10", "Seconds handlers get to finish on stop"),
+    _k("bot.send_rate_per_stream", "float?", "none", "Max messages/s into one stream"),
+)
+_BY_KEY = {k.key: k for k in CONFIG_KEYS}
+_BY_ENV = {k.env: k for k in CONFIG_KEYS}
+
+
+def _flatten(data: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict) and not any(k.startswith(f"{key}.") for k in _BY_KEY):
+            flat[key] = value  # reported as unknown below
+        elif isinstance(value, dict):
+            flat.update(_flatten(value, f"{key}."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def _suggest(name: str, candidates: Any) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else "see BotConfig.describe() for valid keys"
+
+
+def _coerce(spec: ConfigKey, value: Any, base_dir: Path, origin: str) -> Any:
+    kind, optional = spec.kind.rstrip("?"), spec.kind.endswith("?")
+    text = isinstance(value, str)
+    try:
+        if optional and (value is None or (text and value.strip().lower() in ("", "none"))):
+            return None
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if text and value.strip().lower() in (
+                "1",
+                "true",
+                "yes",
+                "on",
+                "0",
+                "false",
+                "no",
+                "off",
+            ):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+            raise ValueError
+        if kind in ("float", "int"):
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value) if kind == "float" else int(value)
+            return None if spec.key == "retry.max_attempts" and number == 0 else number
+        if not text:
+            raise ValueError
+        if kind == "path":
+            path = Path(value).expanduser()
+            return path if path.is_absolute() else base_dir / path
+        return value
+    except (TypeError, ValueError):
+        expected = {"bool": "true or false", "float": "a number", "int": "an integer"}
+        raise ConfigError(
+            spec.key,
+            f"{origin} gives {value!r}, expected {expected.get(kind, 'a string')}",
+            f"set {spec.key} to {expected.get(kind, 'a string')}",
+        ) from None
+
+
+def _build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -> BotConfig:
+    values: dict[str, Any] = {}
+    for key, value in file_values.items():
+        spec = _BY_KEY.get(key)
+        if spec is None:
+            raise ConfigError(key, "unknown key", _suggest(key, _BY_KEY))
+        values[key] = _coerce(spec, value, base_dir, "the file")
+    for name, value in env.items():
+        if not name.startswith("SYMBOT_"):
+            continue
+        spec = _BY_ENV.get(name)
+        if spec is None:
+            logger.warning(
+                "ignoring unknown environment variable %s: %s", name, _suggest(name, _BY_ENV)
+            )
+            continue
+        values[spec.key] = _coerce(spec, value, Path.cwd(), f"environment variable {name}")
+    if "pod_url" not in values:
+        raise ConfigError(
+            "pod_url", "is required", "set pod_url in the config file or SYMBOT_POD_URL"
+        )
+
+    def section(name: str) -> dict[str, Any]:
+        prefix = f"{name}."
+        return {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}
+
+    top = {k: v for k, v in values.items() if "." not in k}
+    return BotConfig(
+        **top,
+        auth=_auth_from(section("auth")),
+        proxies=section("proxies"),
+        timeouts=Timeouts(**section("timeouts")),
+        retry=RetryPolicy(**section("retry")),
+        datafeed=DatafeedConfig(**section("datafeed")),
+        bot=BotSettings(**section("bot")),
+    )
+
+
+_RSA_KEYS = {"type", "username", "private_key", "passphrase", "passphrase_env",
+             "previous_private_key", "previous_passphrase", "jwt_lifetime"}  # fmt: skip
+_CERT_KEYS = {"type", "username", "certificate", "p12", "key", "password", "password_env"}
+
+
+def _auth_from(table: dict[str, Any]) -> RsaJwtAuth | CertificateAuth:
+    kind = table.get("type")
+    if kind is None:
+        kind = "certificate" if ("certificate" in table or "p12" in table) else "rsa"
+    if kind not in ("rsa", "certificate"):
+        raise ConfigError("auth.type", f"unknown type {kind!r}", 'use "rsa" or "certificate"')
+    allowed = _RSA_KEYS if kind == "rsa" else _CERT_KEYS
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(
+                f"auth.{key}",
+                f"does not apply to auth.type = {kind!r}",
+                "remove it or fix auth.type",
+            )
+    if kind == "rsa":
+        for required in ("username", "private_key"):
+            if required not in table:
+                raise ConfigError(
+                    f"auth.{required}",
+                    "is required for RSA authentication",
+                    f"set auth.{required} (or SYMBOT_AUTH_{required.upper()}); for certificate "
+                    'login set auth.type = "certificate"',
+                )
+        options = {k: v for k, v in table.items() if k != "type"}
+        return RsaJwtAuth(**options)
+    if ("certificate" in table) == ("p12" in table):
+        raise ConfigError(
+            "auth.certificate", "give exactly one of auth.certificate and auth.p12", "keep one"
+        )
+    options = {k: v for k, v in table.items() if k not in ("type", "p12")}
+    options["certificate"] = table.get("certificate", table.get("p12"))
+    return CertificateAuth(**options)

@@ -1,0 +1,197 @@
+"""The one retry policy: capped exponential backoff with jitter, honouring `Retry-After`.
+
+Everything in symbot that waits before trying again goes through `RetryPolicy.backoff`:
+HTTP calls (`send_with_retry`, built on tenacity), the login of an `AuthSession`'s
+background refresher, and the datafeed loop. What is retried is decided here too:
+5xx, 429 and network errors are transient; everything else (notably 401/403 at login,
+which is a configuration error) is handed back to the caller after one attempt.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+
+import anyio
+import httpx
+from attrs import field, frozen
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    stop_never,
+)
+
+from symbot.errors import ConfigError, TransportError, redact
+
+__all__ = [
+    "RetryPolicy",
+    "is_transient_status",
+    "retry_after_seconds",
+    "send_with_retry",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _positive(field_name: str) -> Callable[[object, object, float], None]:
+    def check(_instance: object, _attribute: object, value: float) -> None:
+        if not value > 0:
+            raise ConfigError(field_name, f"must be > 0, got {value!r}", "use a positive number")
+
+    return check
+
+
+def _check_jitter(_instance: object, _attribute: object, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError("retry.jitter", f"must be between 0 and 1, got {value!r}", "use e.g. 0.5")
+
+
+def _check_attempts(_instance: object, _attribute: object, value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise ConfigError(
+            "retry.max_attempts",
+            f"must be >= 1 or unset (retry forever), got {value!r}",
+            "use e.g. 5",
+        )
+
+
+@frozen
+class RetryPolicy:
+    """How long to wait between attempts, and how many attempts to make.
+
+    `backoff(n)` after the n-th failed attempt is `min(maximum, initial * multiplier**(n-1))`,
+    shortened by a random fraction of up to `jitter` (so many clients do not retry in step),
+    and never shorter than a server's `Retry-After`. `max_attempts=None` retries forever
+    (the datafeed loop); HTTP calls use the finite default.
+    """
+
+    initial: float = field(default=0.5, validator=_positive("retry.initial"))
+    maximum: float = field(default=30.0, validator=_positive("retry.maximum"))
+    multiplier: float = field(default=2.0, validator=_positive("retry.multiplier"))
+    jitter: float = field(default=0.5, validator=_check_jitter)
+    max_attempts: int | None = field(default=5, validator=_check_attempts)
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        exponent = max(attempt, 1) - 1
+        base = self.initial * self.multiplier**exponent if exponent < 64 else self.maximum
+        base = min(self.maximum, base)
+        delay = base * (1.0 - self.jitter * random.random())
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+    def attempts_left(self, attempt: int) -> bool:
+        """True when another attempt is allowed after `attempt` attempts."""
+        return self.max_attempts is None or attempt < self.max_attempts
+
+
+def is_transient_status(status: int) -> bool:
+    """5xx and 429 are worth retrying; every other status is an answer."""
+    return status == 429 or 500 <= status <= 599
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The response's `Retry-After` in seconds (delta-seconds or HTTP date), if any."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _transient_response(result: object) -> bool:
+    return isinstance(result, httpx.Response) and is_transient_status(result.status_code)
+
+
+async def send_with_retry(
+    policy: RetryPolicy, send: Callable[[], Awaitable[httpx.Response]]
+) -> httpx.Response:
+    """Call `send` until it gives a non-transient response or the policy gives up.
+
+    Returns the last response, whatever its status (the caller decides what an error is).
+    Network errors that outlive the policy become `symbot.errors.TransportError`, naming
+    the URL and what to check.
+    """
+
+    def wait(state: RetryCallState) -> float:
+        retry_after = None
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            result = outcome.result()
+            if isinstance(result, httpx.Response):
+                retry_after = retry_after_seconds(result)
+        return policy.backoff(state.attempt_number, retry_after)
+
+    def log_retry(state: RetryCallState) -> None:
+        outcome = state.outcome
+        if outcome is None:
+            return
+        if outcome.failed:
+            exc = outcome.exception()
+            what = f"{type(exc).__name__}: {redact(str(exc))}"
+            target = _describe_request(exc) if exc is not None else "request"
+        else:
+            response = outcome.result()
+            what = f"status {response.status_code}"
+            target = f"{response.request.method} {response.request.url}"
+        delay = state.upcoming_sleep
+        logger.warning(
+            "%s failed (%s), attempt %d; retrying in %.2f s",
+            target,
+            what,
+            state.attempt_number,
+            delay,
+        )
+
+    def give_up(state: RetryCallState) -> httpx.Response:
+        assert state.outcome is not None
+        if state.outcome.failed:
+            exc = state.outcome.exception()
+            if isinstance(exc, httpx.TransportError):
+                raise TransportError(
+                    f"{_describe_request(exc)} failed after {state.attempt_number} attempt(s): "
+                    f"{type(exc).__name__}: {redact(str(exc)) or 'no detail'}. Check that the "
+                    "host is reachable and the URL, proxy, CA bundle and timeouts are right"
+                ) from exc
+        result: httpx.Response = state.outcome.result()
+        return result
+
+    retrying = AsyncRetrying(
+        sleep=anyio.sleep,
+        stop=stop_never if policy.max_attempts is None else stop_after_attempt(policy.max_attempts),
+        wait=wait,
+        retry=retry_if_exception_type(httpx.TransportError) | retry_if_result(_transient_response),
+        before_sleep=log_retry,
+        retry_error_callback=give_up,
+    )
+
+    async def attempt() -> httpx.Response:
+        return await send()
+
+    response: httpx.Response = await retrying(attempt)
+    return response
+
+
+def _describe_request(exc: BaseException) -> str:
+    if isinstance(exc, httpx.RequestError):
+        try:
+            request = exc.request
+        except RuntimeError:
+            return "request"
+        return f"{request.method} {request.url}"
+    return "request"
