@@ -175,7 +175,7 @@ class AsgiServer:
         logger.debug("TLS handshake with %s timed out", _peer(sock))
         return sock
 
-    def scope(self, stream: anyio.abc.ByteStream, request: h11.Request) -> Scope:
+    def _scope(self, stream: anyio.abc.ByteStream, request: h11.Request) -> Scope:
         raw_path, _, query = request.target.partition(b"?")
         scope: Scope = {
             "type": "http",
@@ -187,7 +187,7 @@ class AsgiServer:
             "raw_path": raw_path,
             "query_string": query,
             "root_path": "",
-            "headers": [(name.lower(), value) for name, value in request.headers],
+            "headers": list(request.headers),  # h11 lower-cases the names
             "client": _address(stream, anyio.abc.SocketAttribute.remote_address),
             "server": _address(stream, anyio.abc.SocketAttribute.local_address),
             "extensions": {},
@@ -304,7 +304,7 @@ class _Exchange:
             task_group.start_soon(self._watch_disconnect)
             try:
                 await self.connection.server.app(
-                    self.connection.server.scope(self.connection.stream, self.request),
+                    self.connection.server._scope(self.connection.stream, self.request),
                     self.receive,
                     self.send,
                 )
@@ -372,7 +372,7 @@ class _Exchange:
             if not self.response_started:
                 assert self.status is not None
                 headers = self.headers
-                if not more_body and not _has_framing(headers):
+                if not more_body and self.status not in (204, 304) and not _framed(headers):
                     headers = [*headers, (b"content-length", str(len(body)).encode())]
                 self.response_started = True
                 await self.connection.write(h11.Response(status_code=self.status, headers=headers))
@@ -386,7 +386,7 @@ class _Exchange:
             self._gone()
 
 
-def _has_framing(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+def _framed(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     return any(name.lower() in (b"content-length", b"transfer-encoding") for name, _ in headers)
 
 
