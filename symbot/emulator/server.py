@@ -7,17 +7,15 @@ in anyio's TLS streams when given an `ssl.SSLContext`), speaks HTTP/1.1 through 
 the ASGI `tls` extension (`scope["extensions"]["tls"]["client_cert_chain"]`).
 
 Contract:
-- `async with AsgiServer(app) as server:` listens on `server.port` (ephemeral when `port=0`) and
-  serves `server.url`; leaving the block stops accepting and cancels every open connection and
-  in-flight handler at once.
-- HTTP/1.1 keep-alive, request bodies (Content-Length or chunked), `Connection: close`; no
-  pipelining. A malformed request gets a 400 and the connection is closed.
-- The app receives the whole body in one `http.request` message, then `http.disconnect` once the
-  client goes away (or the response is complete). Sends after the client left are ignored.
+- `async with AsgiServer(app) as server:` serves `server.url` (port ephemeral when `port=0`);
+  leaving the block stops accepting and cancels open connections and in-flight handlers at once.
+- HTTP/1.1 keep-alive, Content-Length or chunked request bodies, `Connection: close`; no
+  pipelining. A malformed request gets a 400 and the connection closes.
+- The app gets the whole body in one `http.request`, then `http.disconnect` once the client goes
+  away (or the response is complete); sends after the client left are ignored.
 - An app exception becomes a 500 (logged at ERROR); `DropConnection` closes the socket with no
-  response. One connection's failure never affects another.
-- A failed TLS handshake (foreign client certificate, plain HTTP on the TLS port, ...) closes that
-  connection, logged at DEBUG.
+  response; a failed TLS handshake closes that connection (logged at DEBUG). One connection's
+  failure never affects another.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ import ssl
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
@@ -119,12 +116,7 @@ class AsgiServer:
         logger.debug("serving %s", self.url)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         task_group, self._task_group = self._task_group, None
         try:
             if task_group is not None:
