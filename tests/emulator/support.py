@@ -1,0 +1,20 @@
+"""Names and types shared by the emulator's tests and their fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from symbot.emulator.keys import KeyPair
+
+BOT = "bot"
+ALICE = "alice"
+POD_LOGIN = "/login/pubkey/authenticate"
+KM_LOGIN = "/relay/pubkey/authenticate"
+SESSION_CERT_LOGIN = "/sessionauth/v1/authenticate"
+KM_CERT_LOGIN = "/keyauth/v1/authenticate"
+
+KeyPairs = tuple[KeyPair, KeyPair, KeyPair]
+SignJwt = Callable[..., str]
+RsaLogin = Callable[[httpx.AsyncClient, str, bytes], Awaitable[dict[str, str]]]
