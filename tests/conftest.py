@@ -2,9 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import httpx
 import pytest
+
+from symbot.emulator.agent_routes import agent_routes
+from symbot.emulator.asgi import Receive, Scope, Send
+from symbot.emulator.feeds import FeedStore
+from symbot.emulator.http import error, match_route, read_request
+from symbot.emulator.streams import StreamStore
 
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture
+def agent_client() -> Callable[[FeedStore, StreamStore, str], httpx.AsyncClient]:
+    """Factory of in-process httpx clients for the agent routes alone, acting as `user`.
+
+    A minimal app stands in for the emulator's: the `x-test-user` header replaces token
+    checks, so the agent semantics can be tested without the auth stack.
+    """
+
+    def make(feeds: FeedStore, streams: StreamStore, user: str) -> httpx.AsyncClient:
+        routes = agent_routes(feeds, streams)
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            request = await read_request(scope, receive)
+            found = match_route(routes, request.method, request.path)
+            if not isinstance(found, tuple):
+                await error(404 if found is None else 405, "no such route").send(send)
+                return
+            route, request.params = found
+            request.username = request.header("x-test-user")
+            await (await route.handler(request)).send(send)
+
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://agent.test",
+            headers={"x-test-user": user},
+        )
+
+    return make
