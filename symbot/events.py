@@ -235,7 +235,7 @@ class GenericSystemEvent(Event):
 
 class _Malformed(Exception):
     def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
+        super().__init__(f"{path.lstrip('.')}: {problem}")  # top-level fields: where=""
 
 
 def _kind(value: object) -> str:
@@ -522,11 +522,11 @@ def parse_event(raw: Mapping[str, Any]) -> Event:
     if not isinstance(event_id, str) or not event_id:
         raise EventParseError(None, "the event has no usable 'id' (a non-empty string)")
     try:
-        event_type = _req_str(raw, "type", "event")
+        event_type = _req_str(raw, "type", "")
         common: dict[str, Any] = {
             "id": event_id,
             "type": event_type,
-            "timestamp": _int(raw, "timestamp", "event") or 0,
+            "timestamp": _int(raw, "timestamp", "") or 0,
             "initiator": _initiator(raw),
             "raw": raw,
         }
@@ -534,14 +534,14 @@ def parse_event(raw: Mapping[str, Any]) -> Event:
         if entry is None:
             return Event(**common)
         key, cls, build = entry
-        payload = _req_obj(raw, "payload", "event")
+        payload = _req_obj(raw, "payload", "")
         return build(cls, common, _req_obj(payload, key, "payload"), f"payload.{key}")
     except _Malformed as exc:
         raise EventParseError(event_id, str(exc)) from None
 
 
 def _initiator(raw: Mapping[str, Any]) -> User | None:
-    initiator = _obj(raw, "initiator", "event")
+    initiator = _obj(raw, "initiator", "")
     if initiator is None:
         return None
     user = _obj(initiator, "user", "initiator")

@@ -200,7 +200,7 @@ _BLOCK_TAGS = frozenset(
 _CELL_TAGS = frozenset(("td", "th"))
 _SKIPPED_TAGS = frozenset(("script", "style", "head", "title"))
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
-_SIMPLE = re.compile(r"\s*<div\b[^<>]*>([^<>&]*)</div>\s*", re.ASCII)
+_SIMPLE = re.compile(r"\s*<div\b[^<>]*>([^<>&\x00\x01]*)</div>\s*", re.ASCII)
 _TAG = re.compile(r"<[^>]*>")
 _MARKERS_OFF = str.maketrans({"\x00": None, "\x01": None})
 
