@@ -30,7 +30,7 @@ from symbot.emulator.directory import UserDirectory
 from symbot.emulator.faults import FaultInjector
 from symbot.emulator.feeds import FeedInfo, FeedStore
 from symbot.emulator.streams import SentMessage, StreamStore
-from symbot.emulator.tokens import TokenStore
+from symbot.emulator.tokens import TokenKind, TokenStore
 from symbot.emulator.users import EmulatedUser, UserRegistry
 
 __all__ = ["EmulatedUser", "Emulator", "emulator_config_toml"]
@@ -241,15 +241,21 @@ class Emulator:
 
     # -- tokens and faults --------------------------------------------------------------
 
-    def expire_tokens(self, username: str) -> None:
-        """Every token `username` holds now answers 401, as if its lifetime had run out."""
+    def expire_tokens(
+        self, username: str, *, session: bool = True, key_manager: bool = True
+    ) -> None:
+        """Every token `username` holds now answers 401, as if its lifetime had run out
+        (only the session or only the KM tokens when the other flag is False)."""
         self.user(username)
-        self.tokens.expire(username)
+        self.tokens.expire(username, _kinds(session, key_manager))
 
-    def revoke_tokens(self, username: str) -> None:
-        """Every token `username` holds now answers 401, as after an admin's logout."""
+    def revoke_tokens(
+        self, username: str, *, session: bool = True, key_manager: bool = True
+    ) -> None:
+        """Every token `username` holds now answers 401, as after an admin's logout
+        (only the session or only the KM tokens when the other flag is False)."""
         self.user(username)
-        self.tokens.revoke(username)
+        self.tokens.revoke(username, _kinds(session, key_manager))
 
     def fault(
         self,
@@ -367,6 +373,15 @@ def emulator_config_toml(
         "",
     ]
     return "\n".join(lines)
+
+
+def _kinds(session: bool, key_manager: bool) -> set[TokenKind]:
+    kinds = set()
+    if session:
+        kinds.add(TokenKind.SESSION)
+    if key_manager:
+        kinds.add(TokenKind.KEY_MANAGER)
+    return kinds
 
 
 def _toml_string(value: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from enum import Enum
 from typing import Any
 
@@ -44,6 +44,9 @@ class LoginRefused(Exception):
 class TokenKind(Enum):
     SESSION = "sessionToken"
     KEY_MANAGER = "keyManagerToken"
+
+
+ALL_KINDS = frozenset(TokenKind)
 
 
 @define
@@ -83,6 +86,7 @@ class TokenStore:
     authorization_lifetime: float | None = None
     clock: Callable[[], float] = time.time
     _records: dict[str, _TokenRecord] = field(factory=dict, init=False, repr=False)
+    _prune_at: int = field(default=1024, init=False, repr=False)
     _signing_key: ec.EllipticCurvePrivateKey = field(
         factory=lambda: ec.generate_private_key(ec.SECP256R1()), init=False, repr=False
     )
@@ -90,6 +94,8 @@ class TokenStore:
     def issue(self, username: str, kind: TokenKind) -> IssuedToken:
         now = self.clock()
         lifetime = self.session_lifetime if kind is TokenKind.SESSION else self.key_manager_lifetime
+        if len(self._records) >= self._prune_at:
+            self._forget_dead(now)
         token = secrets.token_urlsafe(32)
         self._records[token] = _TokenRecord(username, kind, now + lifetime)
         authorization = None
@@ -106,22 +112,20 @@ class TokenStore:
             return None
         return record.username
 
-    def expire(self, username: str) -> int:
-        """Make every live token of `username` expired now; returns how many were live."""
+    def expire(self, username: str, kinds: Collection[TokenKind] = ALL_KINDS) -> int:
+        """Make every live token of `username` (of `kinds`) expired now; returns how many."""
         now = self.clock()
-        count = 0
-        for record in self._live(username, now):
+        live = self._live(username, kinds, now)
+        for record in live:
             record.expires_at = now
-            count += 1
-        return count
+        return len(live)
 
-    def revoke(self, username: str) -> int:
-        """Revoke every live token of `username`; returns how many were live."""
-        count = 0
-        for record in self._live(username, self.clock()):
+    def revoke(self, username: str, kinds: Collection[TokenKind] = ALL_KINDS) -> int:
+        """Revoke every live token of `username` (of `kinds`); returns how many."""
+        live = self._live(username, kinds, self.clock())
+        for record in live:
             record.revoked = True
-            count += 1
-        return count
+        return len(live)
 
     @property
     def authorization_public_key_pem(self) -> bytes:
@@ -130,12 +134,25 @@ class TokenStore:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
-    def _live(self, username: str, now: float) -> list[_TokenRecord]:
+    def _live(self, username: str, kinds: Collection[TokenKind], now: float) -> list[_TokenRecord]:
         return [
             record
             for record in self._records.values()
-            if record.username == username and not record.revoked and now < record.expires_at
+            if record.username == username
+            and record.kind in kinds
+            and not record.revoked
+            and now < record.expires_at
         ]
+
+    def _forget_dead(self, now: float) -> None:
+        """Drop records of expired or revoked tokens (they would answer 401 either way), so
+        long runs with many logins keep a bounded table."""
+        self._records = {
+            token: record
+            for token, record in self._records.items()
+            if not record.revoked and now < record.expires_at
+        }
+        self._prune_at = 2 * len(self._records) + 1024
 
     def _authorization_token(self, username: str, now: float) -> str:
         assert self.authorization_lifetime is not None

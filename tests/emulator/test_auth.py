@@ -16,6 +16,7 @@ import pytest
 
 from symbot.emulator import Emulator
 from symbot.emulator.asgi import Message
+from symbot.emulator.tokens import TokenKind
 
 from .support import (
     ALICE,
@@ -350,6 +351,40 @@ async def test_revoked_tokens_give_401_and_a_new_login_works(
     assert_refused(await http.get("/agent/v5/datafeeds", headers=bot))
     fresh = await rsa_login(http, BOT, keys[0].private_key_pem)
     assert (await http.get("/pod/v2/sessioninfo", headers=fresh)).status_code == 200
+
+
+async def test_expiring_only_the_key_manager_token_breaks_agent_calls_not_pod_calls(
+    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin, emu: Emulator
+) -> None:
+    headers = await rsa_login(http, BOT, keys[0].private_key_pem)
+
+    emu.expire_tokens(BOT, session=False)
+
+    assert (await http.get("/pod/v2/sessioninfo", headers=headers)).status_code == 200
+    assert_refused(await http.get("/agent/v5/datafeeds", headers=headers))
+
+
+async def test_revoking_only_the_session_token_breaks_pod_and_agent_calls(
+    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin, emu: Emulator
+) -> None:
+    headers = await rsa_login(http, BOT, keys[0].private_key_pem)
+
+    emu.revoke_tokens(BOT, key_manager=False)
+
+    assert_refused(await http.get("/pod/v2/sessioninfo", headers=headers))
+    assert_refused(await http.get("/agent/v5/datafeeds", headers=headers))
+
+
+async def test_many_logins_keep_live_tokens_valid(
+    http: httpx.AsyncClient, keys: KeyPairs, sign_jwt: SignJwt, emu: Emulator
+) -> None:
+    first = await http.post(POD_LOGIN, json={"token": sign_jwt(keys[0].private_key_pem)})
+    emu.tokens.session_lifetime = 0.0  # later tokens are born expired: pruning fodder
+    for _ in range(1100):
+        emu.tokens.issue(BOT, TokenKind.SESSION)
+
+    headers = {"sessionToken": first.json()["token"]}
+    assert (await http.get("/pod/v2/sessioninfo", headers=headers)).status_code == 200
 
 
 async def test_tokens_past_their_configured_lifetime_give_401(
