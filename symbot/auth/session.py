@@ -77,7 +77,7 @@ class AuthSession:
 
     `max_token_age` (seconds) bounds how long tokens are used when the pod does not say
     when they expire (no `authorizationToken`); set it below the pod's session lifetime.
-    A refresh is scheduled `refresh_margin` seconds before the expiry (at most a fifth of
+    A refresh is scheduled `refresh_margin` seconds before the expiry (at most a third of
     the lifetime, so short-lived tokens work too), minus a random `jitter` fraction of the
     remaining time so many bots do not refresh in step.
     """
@@ -173,7 +173,7 @@ class AuthSession:
             return None
         deadline = min(deadlines)
         lifetime = deadline - tokens.obtained_at
-        due = deadline - min(self.refresh_margin, lifetime / 5)
+        due = deadline - min(self.refresh_margin, lifetime / 3)
         remaining = max(0.0, due - (time.time() if now is None else now))
         return remaining * (1.0 - self.jitter * random.random())
 

@@ -1,0 +1,42 @@
+"""Helpers shared by the auth tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from symbot.client import SymphonyClient
+from symbot.emulator.keys import KeyPair
+from symbot.retry import RetryPolicy
+
+BOT = "bot"
+POD_LOGIN = "/login/pubkey/authenticate"
+KM_LOGIN = "/relay/pubkey/authenticate"
+FAST_RETRY = RetryPolicy(initial=0.01, maximum=0.05, max_attempts=4)
+
+MakeClient = Callable[..., SymphonyClient]
+
+
+def pem_of(
+    key: rsa.RSAPrivateKey, *, pkcs1: bool = False, passphrase: bytes | None = None
+) -> bytes:
+    """`key` as PEM: PKCS#8 (default) or PKCS#1, encrypted with `passphrase` when given."""
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    fmt = (
+        serialization.PrivateFormat.TraditionalOpenSSL
+        if pkcs1
+        else serialization.PrivateFormat.PKCS8
+    )
+    return key.private_bytes(serialization.Encoding.PEM, fmt, encryption)
+
+
+def load_key(pair: KeyPair) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(pair.private_key_pem, password=None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
