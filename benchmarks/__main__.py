@@ -15,7 +15,9 @@ import anyio
 def _discover() -> list[str]:
     here = Path(__file__).parent
     return sorted(
-        info.name for info in pkgutil.iter_modules([str(here)]) if not info.name.startswith("_")
+        info.name
+        for info in pkgutil.iter_modules([str(here)])
+        if not info.name.startswith("_") and not info.ispkg  # packages hold helpers (bdk/)
     )
 
 
