@@ -18,3 +18,12 @@ KM_CERT_LOGIN = "/keyauth/v1/authenticate"
 KeyPairs = tuple[KeyPair, KeyPair, KeyPair]
 SignJwt = Callable[..., str]
 RsaLogin = Callable[[httpx.AsyncClient, str, bytes], Awaitable[dict[str, str]]]
+
+
+def assert_refused(response: httpx.Response, status: int = 401) -> None:
+    """The response is an error `status` in Symphony's shape `{"code", "message"}`."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == status
+    assert isinstance(body["message"], str)
+    assert body["message"]

@@ -1,4 +1,5 @@
-"""Emulator authentication in-process: RSA login checks, tokens, expiry, revocation, routing.
+"""Emulator logins in-process: the RSA JWT checks, key rotation, authorizationToken, and the
+certificate endpoints' refusals.
 
 Certificate login over real mutual TLS is in test_served.py; here the certificate endpoints
 are driven through the ASGI `tls` extension directly, and without TLS (refused).
@@ -16,7 +17,6 @@ import pytest
 
 from symbot.emulator import Emulator
 from symbot.emulator.asgi import Message
-from symbot.emulator.tokens import TokenKind
 
 from .support import (
     ALICE,
@@ -26,8 +26,8 @@ from .support import (
     POD_LOGIN,
     SESSION_CERT_LOGIN,
     KeyPairs,
-    RsaLogin,
     SignJwt,
+    assert_refused,
 )
 
 pytestmark = pytest.mark.anyio
@@ -35,17 +35,7 @@ pytestmark = pytest.mark.anyio
 LOGINS = pytest.mark.parametrize(
     ("path", "name"), [(POD_LOGIN, "sessionToken"), (KM_LOGIN, "keyManagerToken")]
 )
-
-
 CERT_LOGINS = pytest.mark.parametrize("path", [SESSION_CERT_LOGIN, KM_CERT_LOGIN])
-
-
-def assert_refused(response: httpx.Response, status: int = 401) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["code"] == status
-    assert isinstance(body["message"], str)
-    assert body["message"]
 
 
 # --- RSA (JWT) login ------------------------------------------------------------------------
@@ -253,168 +243,6 @@ async def test_generated_user_key_logs_in(sign_jwt: SignJwt) -> None:
         response = await http.post(KM_LOGIN, json={"token": token})
 
     assert response.status_code == 200
-
-
-# --- tokens on pod and agent endpoints ---------------------------------------------------
-
-
-async def test_session_info_describes_the_token_owner(
-    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin, emu: Emulator
-) -> None:
-    headers = await rsa_login(http, ALICE, keys[1].private_key_pem)
-
-    response = await http.get("/pod/v2/sessioninfo", headers=headers)
-
-    assert response.status_code == 200
-    info = response.json()
-    assert info["id"] == emu.user(ALICE).user_id
-    assert info["username"] == ALICE
-    assert info["displayName"] == "Alice Liddell"
-    assert info["emailAddress"] == emu.user(ALICE).email
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [{}, {"sessionToken": "made-up"}, {"sessionToken": ""}],
-    ids=["missing", "unknown", "empty"],
-)
-async def test_pod_endpoint_refuses_a_missing_or_unknown_session_token(
-    http: httpx.AsyncClient, emu: Emulator, headers: dict[str, str]
-) -> None:
-    assert_refused(await http.get("/pod/v2/sessioninfo", headers=headers))
-    assert emu.counters.unauthorized == 1
-
-
-async def test_pod_endpoint_refuses_a_key_manager_token_as_session_token(
-    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin
-) -> None:
-    headers = await rsa_login(http, BOT, keys[0].private_key_pem)
-
-    response = await http.get(
-        "/pod/v2/sessioninfo", headers={"sessionToken": headers["keyManagerToken"]}
-    )
-
-    assert_refused(response)
-
-
-async def test_agent_endpoint_needs_both_tokens(
-    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin
-) -> None:
-    headers = await rsa_login(http, BOT, keys[0].private_key_pem)
-
-    assert (await http.get("/agent/v5/datafeeds", headers=headers)).status_code == 200
-    for name in headers:
-        partial = {k: v for k, v in headers.items() if k != name}
-        assert_refused(await http.get("/agent/v5/datafeeds", headers=partial))
-
-
-async def test_agent_endpoint_refuses_tokens_of_two_different_users(
-    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin
-) -> None:
-    bot = await rsa_login(http, BOT, keys[0].private_key_pem)
-    alice = await rsa_login(http, ALICE, keys[1].private_key_pem)
-
-    mixed = {"sessionToken": bot["sessionToken"], "keyManagerToken": alice["keyManagerToken"]}
-    assert_refused(await http.get("/agent/v5/datafeeds", headers=mixed))
-
-
-async def test_agent_health_needs_no_token(http: httpx.AsyncClient) -> None:
-    response = await http.get("/agent/v3/health")
-
-    assert response.status_code == 200
-    assert response.json()["status"] == "UP"
-
-
-async def test_expired_tokens_give_401_and_a_new_login_works(
-    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin, emu: Emulator
-) -> None:
-    bot = await rsa_login(http, BOT, keys[0].private_key_pem)
-    alice = await rsa_login(http, ALICE, keys[1].private_key_pem)
-
-    emu.expire_tokens(BOT)
-
-    assert_refused(await http.get("/pod/v2/sessioninfo", headers=bot))
-    assert_refused(await http.get("/agent/v5/datafeeds", headers=bot))
-    assert (await http.get("/agent/v5/datafeeds", headers=alice)).status_code == 200
-    fresh = await rsa_login(http, BOT, keys[0].private_key_pem)
-    assert fresh != bot
-    assert (await http.get("/agent/v5/datafeeds", headers=fresh)).status_code == 200
-
-
-async def test_revoked_tokens_give_401_and_a_new_login_works(
-    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin, emu: Emulator
-) -> None:
-    bot = await rsa_login(http, BOT, keys[0].private_key_pem)
-
-    emu.revoke_tokens(BOT)
-
-    assert_refused(await http.get("/agent/v5/datafeeds", headers=bot))
-    fresh = await rsa_login(http, BOT, keys[0].private_key_pem)
-    assert (await http.get("/pod/v2/sessioninfo", headers=fresh)).status_code == 200
-
-
-async def test_expiring_only_the_key_manager_token_breaks_agent_calls_not_pod_calls(
-    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin, emu: Emulator
-) -> None:
-    headers = await rsa_login(http, BOT, keys[0].private_key_pem)
-
-    emu.expire_tokens(BOT, session=False)
-
-    assert (await http.get("/pod/v2/sessioninfo", headers=headers)).status_code == 200
-    assert_refused(await http.get("/agent/v5/datafeeds", headers=headers))
-
-
-async def test_revoking_only_the_session_token_breaks_pod_and_agent_calls(
-    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin, emu: Emulator
-) -> None:
-    headers = await rsa_login(http, BOT, keys[0].private_key_pem)
-
-    emu.revoke_tokens(BOT, key_manager=False)
-
-    assert_refused(await http.get("/pod/v2/sessioninfo", headers=headers))
-    assert_refused(await http.get("/agent/v5/datafeeds", headers=headers))
-
-
-async def test_many_logins_keep_live_tokens_valid(
-    http: httpx.AsyncClient, keys: KeyPairs, sign_jwt: SignJwt, emu: Emulator
-) -> None:
-    first = await http.post(POD_LOGIN, json={"token": sign_jwt(keys[0].private_key_pem)})
-    emu.tokens.session_lifetime = 0.0  # later tokens are born expired: pruning fodder
-    for _ in range(1100):
-        emu.tokens.issue(BOT, TokenKind.SESSION)
-
-    headers = {"sessionToken": first.json()["token"]}
-    assert (await http.get("/pod/v2/sessioninfo", headers=headers)).status_code == 200
-
-
-async def test_tokens_past_their_configured_lifetime_give_401(
-    keys: KeyPairs, rsa_login: RsaLogin
-) -> None:
-    emu = Emulator(session_token_lifetime=0.0, km_token_lifetime=3600)
-    emu.add_user(BOT, public_key_pem=keys[0].public_key_pem)
-    async with httpx.AsyncClient(transport=emu.transport(), base_url=emu.base_url) as http:
-        headers = await rsa_login(http, BOT, keys[0].private_key_pem)
-
-        assert_refused(await http.get("/pod/v2/sessioninfo", headers=headers))
-        assert_refused(await http.get("/agent/v5/datafeeds", headers=headers))
-
-
-async def test_unknown_path_is_404_and_wrong_method_is_405(http: httpx.AsyncClient) -> None:
-    assert (await http.get("/pod/v9/nothing")).status_code == 404
-    assert (await http.get(POD_LOGIN)).status_code == 405
-    assert (await http.delete("/agent/v3/health")).status_code == 405
-
-
-async def test_counters_count_requests_logins_and_401s(
-    http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin, emu: Emulator
-) -> None:
-    await rsa_login(http, BOT, keys[0].private_key_pem)
-    await rsa_login(http, BOT, keys[0].private_key_pem)
-    await http.get("/pod/v2/sessioninfo")
-
-    assert emu.counters.logins == {POD_LOGIN: 2, KM_LOGIN: 2}
-    assert emu.counters.unauthorized == 1
-    assert emu.counters.requests == 5
 
 
 # --- certificate login without TLS, and through the ASGI tls extension ------------------
