@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from attrs import field, frozen
 
@@ -51,8 +51,6 @@ __all__ = [
     "UserRequestedToJoinRoomEvent",
     "parse_event",
     "parse_message",
-    "parse_stream",
-    "parse_user",
 ]
 
 STREAM_TYPES = frozenset(("IM", "MIM", "ROOM", "POST"))
@@ -102,133 +100,6 @@ class Event:
         return None
 
 
-@frozen(kw_only=True)
-class MessageSentEvent(Event):
-    message: Message
-
-    @property
-    def stream_id(self) -> str | None:
-        return self.message.stream.stream_id
-
-
-@frozen(kw_only=True)
-class SharedPostEvent(Event):
-    message: Message
-    shared_message: Message | None = None
-
-    @property
-    def stream_id(self) -> str | None:
-        return self.message.stream.stream_id
-
-
-@frozen(kw_only=True)
-class StreamEvent(Event):
-    """An event about one stream (a room or an IM)."""
-
-    stream: Stream
-
-    @property
-    def stream_id(self) -> str | None:
-        return self.stream.stream_id
-
-
-@frozen(kw_only=True)
-class InstantMessageCreatedEvent(StreamEvent):
-    pass
-
-
-@frozen(kw_only=True)
-class RoomCreatedEvent(StreamEvent):
-    room_properties: Mapping[str, Any] = _EMPTY  # V4RoomProperties, as JSON
-
-
-@frozen(kw_only=True)
-class RoomUpdatedEvent(StreamEvent):
-    room_properties: Mapping[str, Any] = _EMPTY  # the new V4RoomProperties, as JSON
-
-
-@frozen(kw_only=True)
-class RoomDeactivatedEvent(StreamEvent):
-    pass
-
-
-@frozen(kw_only=True)
-class RoomReactivatedEvent(StreamEvent):
-    pass
-
-
-@frozen(kw_only=True)
-class RoomMemberEvent(StreamEvent):
-    """A change about one member of a room: `affected_user`."""
-
-    affected_user: User
-
-
-@frozen(kw_only=True)
-class UserJoinedRoomEvent(RoomMemberEvent):
-    pass
-
-
-@frozen(kw_only=True)
-class UserLeftRoomEvent(RoomMemberEvent):
-    pass
-
-
-@frozen(kw_only=True)
-class RoomMemberPromotedToOwnerEvent(RoomMemberEvent):
-    pass
-
-
-@frozen(kw_only=True)
-class RoomMemberDemotedFromOwnerEvent(RoomMemberEvent):
-    pass
-
-
-@frozen(kw_only=True)
-class ConnectionRequestedEvent(Event):
-    to_user: User
-
-
-@frozen(kw_only=True)
-class ConnectionAcceptedEvent(Event):
-    from_user: User
-
-
-@frozen(kw_only=True)
-class MessageSuppressedEvent(Event):
-    message_id: str
-    stream: Stream | None = None
-
-    @property
-    def stream_id(self) -> str | None:
-        return self.stream.stream_id if self.stream is not None else None
-
-
-@frozen(kw_only=True)
-class SymphonyElementsActionEvent(StreamEvent):
-    form_message_id: str | None = None
-    form_id: str | None = None
-    form_values: Mapping[str, Any] = _EMPTY
-
-
-@frozen(kw_only=True)
-class UserRequestedToJoinRoomEvent(StreamEvent):
-    affected_users: tuple[User, ...] = ()  # the room's owners, who are asked
-
-
-@frozen(kw_only=True)
-class GenericSystemEvent(Event):
-    stream: Stream | None = None
-    event_timestamp: int | None = None
-    source_system: str | None = None
-    event_subtype: str | None = None
-    parameters: Mapping[str, Any] = _EMPTY
-
-    @property
-    def stream_id(self) -> str | None:
-        return self.stream.stream_id if self.stream is not None else None
-
-
 # ---------------------------------------------------------------------------------------------
 # Field readers. They raise `_Malformed(path, problem)`; `parse_event` adds the event id.
 
@@ -272,14 +143,10 @@ def _str(parent: Mapping[str, Any], key: str, where: str) -> str | None:
 
 
 def _req_str(parent: Mapping[str, Any], key: str, where: str) -> str:
-    value = parent.get(key)
-    if isinstance(value, str) and value:
-        return value
-    raise (
-        _Malformed(f"{where}.{key}", "missing")
-        if not value
-        else _wrong(f"{where}.{key}", "a string", value)
-    )
+    value = _str(parent, key, where)
+    if not value:
+        raise _Malformed(f"{where}.{key}", "missing")
+    return value
 
 
 def _int(parent: Mapping[str, Any], key: str, where: str) -> int | None:
@@ -359,154 +226,236 @@ def _message(raw: Mapping[str, Any], where: str, default_timestamp: int) -> Mess
     )
 
 
-def _wrap(read: Callable[[Mapping[str, Any], str], Any], raw: object, what: str) -> Any:
+def parse_message(raw: Mapping[str, Any]) -> Message:
+    """A V4Message (e.g. the answer to message create) → `Message`; ValueError if unusable."""
     if not isinstance(raw, Mapping):
-        raise ValueError(f"{what} must be a JSON object, got {_kind(raw)}")
+        raise ValueError(f"a message must be a JSON object, got {_kind(raw)}")
     try:
-        return read(raw, what)
+        return _message(raw, "message", 0)
     except _Malformed as exc:
         raise ValueError(f"malformed {exc}") from None
 
 
-def parse_message(raw: Mapping[str, Any]) -> Message:
-    """A V4Message (e.g. the answer to message create) → `Message`; ValueError if unusable."""
-    result: Message = _wrap(lambda r, w: _message(r, w, 0), raw, "message")
-    return result
-
-
-def parse_user(raw: Mapping[str, Any]) -> User:
-    """A V4User → `User`; ValueError without a usable `userId`."""
-    result: User = _wrap(_user, raw, "user")
-    return result
-
-
-def parse_stream(raw: Mapping[str, Any]) -> Stream:
-    """A V4Stream → `Stream`; ValueError without a `streamId`."""
-    result: Stream = _wrap(_stream, raw, "stream")
-    return result
-
-
 # ---------------------------------------------------------------------------------------------
-# One builder per event type: (class, common fields, payload object, path) -> Event
+# One class per event type; `@_parses(type, payload key, fields)` registers how to build it.
 
-_Make = Callable[..., Event]
-_Builder = Callable[[_Make, dict[str, Any], Mapping[str, Any], str], Event]
-
-
-def _message_sent(cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str) -> Event:
-    msg = _message(_req_obj(p, "message", where), f"{where}.message", common["timestamp"])
-    return cls(**common, message=msg)
+_Fields = Callable[[Mapping[str, Any], str, int], dict[str, Any]]
+_TABLE: dict[str, tuple[str, type[Event], _Fields]] = {}
+_E = TypeVar("_E", bound=Event)
 
 
-def _shared_post(cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str) -> Event:
-    ts = common["timestamp"]
-    msg = _message(_req_obj(p, "message", where), f"{where}.message", ts)
-    shared_raw = _obj(p, "sharedMessage", where)
-    shared = None if shared_raw is None else _message(shared_raw, f"{where}.sharedMessage", ts)
-    return cls(**common, message=msg, shared_message=shared)
+def _parses(event_type: str, key: str, fields: _Fields) -> Callable[[type[_E]], type[_E]]:
+    def register(cls: type[_E]) -> type[_E]:
+        _TABLE[event_type] = (key, cls, fields)
+        return cls
+
+    return register
 
 
-def _stream_only(cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str) -> Event:
-    return cls(**common, stream=_req_stream(p, where))
+def _message_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
+    return {"message": _message(_req_obj(p, "message", where), f"{where}.message", ts)}
 
 
-def _room_properties(key: str) -> _Builder:
-    def build(cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str) -> Event:
-        props = _obj(p, key, where) or _EMPTY
-        return cls(**common, stream=_req_stream(p, where), room_properties=props)
-
-    return build
+def _shared_post_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
+    raw = _obj(p, "sharedMessage", where)
+    shared = None if raw is None else _message(raw, f"{where}.sharedMessage", ts)
+    return {**_message_fields(p, where, ts), "shared_message": shared}
 
 
-def _room_member(cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str) -> Event:
-    user = _req_user(p, "affectedUser", where)
-    return cls(**common, stream=_req_stream(p, where), affected_user=user)
+def _stream_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
+    return {"stream": _req_stream(p, where)}
 
 
-def _user_field(key: str, attribute: str) -> _Builder:
-    def build(cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str) -> Event:
-        return cls(**common, **{attribute: _req_user(p, key, where)})
+def _room_fields(key: str) -> _Fields:
+    def fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
+        return {"stream": _req_stream(p, where), "room_properties": _obj(p, key, where) or _EMPTY}
 
-    return build
-
-
-def _message_suppressed(
-    cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str
-) -> Event:
-    return cls(**common, message_id=_req_str(p, "messageId", where), stream=_opt_stream(p, where))
+    return fields
 
 
-def _elements_action(cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str) -> Event:
-    return cls(
-        **common,
-        stream=_req_stream(p, where),
-        form_message_id=_str(p, "formMessageId", where),
-        form_id=_str(p, "formId", where),
-        form_values=_obj(p, "formValues", where) or _EMPTY,
-    )
+def _member_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
+    return {"stream": _req_stream(p, where), "affected_user": _req_user(p, "affectedUser", where)}
 
 
-def _requested_to_join(
-    cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str
-) -> Event:
-    users = _users(p, "affectedUsers", where)
-    return cls(**common, stream=_req_stream(p, where), affected_users=users)
+def _user_fields(key: str, attribute: str) -> _Fields:
+    return lambda p, where, ts: {attribute: _req_user(p, key, where)}
 
 
-def _generic_system(cls: _Make, common: dict[str, Any], p: Mapping[str, Any], where: str) -> Event:
-    return cls(
-        **common,
-        stream=_opt_stream(p, where),
-        event_timestamp=_int(p, "eventTimestamp", where),
-        source_system=_str(p, "sourceSystem", where),
-        event_subtype=_str(p, "eventSubtype", where),
-        parameters=_obj(p, "parameters", where) or _EMPTY,
-    )
+@frozen(kw_only=True)
+class _MessageEvent(Event):
+    message: Message
+
+    @property
+    def stream_id(self) -> str | None:
+        return self.message.stream.stream_id
 
 
-_TABLE: dict[str, tuple[str, type[Event], _Builder]] = {
-    "MESSAGESENT": ("messageSent", MessageSentEvent, _message_sent),
-    "SHAREDPOST": ("sharedPost", SharedPostEvent, _shared_post),
-    "INSTANTMESSAGECREATED": ("instantMessageCreated", InstantMessageCreatedEvent, _stream_only),
-    "ROOMCREATED": ("roomCreated", RoomCreatedEvent, _room_properties("roomProperties")),
-    "ROOMUPDATED": ("roomUpdated", RoomUpdatedEvent, _room_properties("newRoomProperties")),
-    "ROOMDEACTIVATED": ("roomDeactivated", RoomDeactivatedEvent, _stream_only),
-    "ROOMREACTIVATED": ("roomReactivated", RoomReactivatedEvent, _stream_only),
-    "USERJOINEDROOM": ("userJoinedRoom", UserJoinedRoomEvent, _room_member),
-    "USERLEFTROOM": ("userLeftRoom", UserLeftRoomEvent, _room_member),
-    "ROOMMEMBERPROMOTEDTOOWNER": (
-        "roomMemberPromotedToOwner",
-        RoomMemberPromotedToOwnerEvent,
-        _room_member,
-    ),
-    "ROOMMEMBERDEMOTEDFROMOWNER": (
-        "roomMemberDemotedFromOwner",
-        RoomMemberDemotedFromOwnerEvent,
-        _room_member,
-    ),
-    "CONNECTIONREQUESTED": (
-        "connectionRequested",
-        ConnectionRequestedEvent,
-        _user_field("toUser", "to_user"),
-    ),
-    "CONNECTIONACCEPTED": (
-        "connectionAccepted",
-        ConnectionAcceptedEvent,
-        _user_field("fromUser", "from_user"),
-    ),
-    "MESSAGESUPPRESSED": ("messageSuppressed", MessageSuppressedEvent, _message_suppressed),
-    "SYMPHONYELEMENTSACTION": (
-        "symphonyElementsAction",
-        SymphonyElementsActionEvent,
-        _elements_action,
-    ),
-    "USERREQUESTEDTOJOINROOM": (
-        "userRequestedToJoinRoom",
-        UserRequestedToJoinRoomEvent,
-        _requested_to_join,
-    ),
-    "GENERICSYSTEMEVENT": ("genericSystemEvent", GenericSystemEvent, _generic_system),
-}
+@_parses("MESSAGESENT", "messageSent", _message_fields)
+@frozen(kw_only=True)
+class MessageSentEvent(_MessageEvent):
+    pass
+
+
+@_parses("SHAREDPOST", "sharedPost", _shared_post_fields)
+@frozen(kw_only=True)
+class SharedPostEvent(_MessageEvent):
+    shared_message: Message | None = None
+
+
+@frozen(kw_only=True)
+class StreamEvent(Event):
+    """An event about one stream (a room or an IM)."""
+
+    stream: Stream
+
+    @property
+    def stream_id(self) -> str | None:
+        return self.stream.stream_id
+
+
+@frozen(kw_only=True)
+class _OptionalStreamEvent(Event):
+    stream: Stream | None = None
+
+    @property
+    def stream_id(self) -> str | None:
+        return self.stream.stream_id if self.stream is not None else None
+
+
+@_parses("INSTANTMESSAGECREATED", "instantMessageCreated", _stream_fields)
+@frozen(kw_only=True)
+class InstantMessageCreatedEvent(StreamEvent):
+    pass
+
+
+@_parses("ROOMCREATED", "roomCreated", _room_fields("roomProperties"))
+@frozen(kw_only=True)
+class RoomCreatedEvent(StreamEvent):
+    room_properties: Mapping[str, Any] = _EMPTY  # V4RoomProperties, as JSON
+
+
+@_parses("ROOMUPDATED", "roomUpdated", _room_fields("newRoomProperties"))
+@frozen(kw_only=True)
+class RoomUpdatedEvent(StreamEvent):
+    room_properties: Mapping[str, Any] = _EMPTY  # the new V4RoomProperties, as JSON
+
+
+@_parses("ROOMDEACTIVATED", "roomDeactivated", _stream_fields)
+@frozen(kw_only=True)
+class RoomDeactivatedEvent(StreamEvent):
+    pass
+
+
+@_parses("ROOMREACTIVATED", "roomReactivated", _stream_fields)
+@frozen(kw_only=True)
+class RoomReactivatedEvent(StreamEvent):
+    pass
+
+
+@frozen(kw_only=True)
+class RoomMemberEvent(StreamEvent):
+    """A change about one member of a room: `affected_user`."""
+
+    affected_user: User
+
+
+@_parses("USERJOINEDROOM", "userJoinedRoom", _member_fields)
+@frozen(kw_only=True)
+class UserJoinedRoomEvent(RoomMemberEvent):
+    pass
+
+
+@_parses("USERLEFTROOM", "userLeftRoom", _member_fields)
+@frozen(kw_only=True)
+class UserLeftRoomEvent(RoomMemberEvent):
+    pass
+
+
+@_parses("ROOMMEMBERPROMOTEDTOOWNER", "roomMemberPromotedToOwner", _member_fields)
+@frozen(kw_only=True)
+class RoomMemberPromotedToOwnerEvent(RoomMemberEvent):
+    pass
+
+
+@_parses("ROOMMEMBERDEMOTEDFROMOWNER", "roomMemberDemotedFromOwner", _member_fields)
+@frozen(kw_only=True)
+class RoomMemberDemotedFromOwnerEvent(RoomMemberEvent):
+    pass
+
+
+@_parses("CONNECTIONREQUESTED", "connectionRequested", _user_fields("toUser", "to_user"))
+@frozen(kw_only=True)
+class ConnectionRequestedEvent(Event):
+    to_user: User
+
+
+@_parses("CONNECTIONACCEPTED", "connectionAccepted", _user_fields("fromUser", "from_user"))
+@frozen(kw_only=True)
+class ConnectionAcceptedEvent(Event):
+    from_user: User
+
+
+@_parses(
+    "MESSAGESUPPRESSED",
+    "messageSuppressed",
+    lambda p, where, ts: {
+        "message_id": _req_str(p, "messageId", where),
+        "stream": _opt_stream(p, where),
+    },
+)
+@frozen(kw_only=True)
+class MessageSuppressedEvent(_OptionalStreamEvent):
+    message_id: str
+
+
+@_parses(
+    "SYMPHONYELEMENTSACTION",
+    "symphonyElementsAction",
+    lambda p, where, ts: {
+        "stream": _req_stream(p, where),
+        "form_message_id": _str(p, "formMessageId", where),
+        "form_id": _str(p, "formId", where),
+        "form_values": _obj(p, "formValues", where) or _EMPTY,
+    },
+)
+@frozen(kw_only=True)
+class SymphonyElementsActionEvent(StreamEvent):
+    form_message_id: str | None = None
+    form_id: str | None = None
+    form_values: Mapping[str, Any] = _EMPTY
+
+
+@_parses(
+    "USERREQUESTEDTOJOINROOM",
+    "userRequestedToJoinRoom",
+    lambda p, where, ts: {
+        "stream": _req_stream(p, where),
+        "affected_users": _users(p, "affectedUsers", where),
+    },
+)
+@frozen(kw_only=True)
+class UserRequestedToJoinRoomEvent(StreamEvent):
+    affected_users: tuple[User, ...] = ()  # the room's owners, who are asked
+
+
+@_parses(
+    "GENERICSYSTEMEVENT",
+    "genericSystemEvent",
+    lambda p, where, ts: {
+        "stream": _opt_stream(p, where),
+        "event_timestamp": _int(p, "eventTimestamp", where),
+        "source_system": _str(p, "sourceSystem", where),
+        "event_subtype": _str(p, "eventSubtype", where),
+        "parameters": _obj(p, "parameters", where) or _EMPTY,
+    },
+)
+@frozen(kw_only=True)
+class GenericSystemEvent(_OptionalStreamEvent):
+    event_timestamp: int | None = None
+    source_system: str | None = None
+    event_subtype: str | None = None
+    parameters: Mapping[str, Any] = _EMPTY
+
 
 EVENT_CLASSES: Mapping[str, type[Event]] = MappingProxyType(
     {name: cls for name, (_, cls, _) in _TABLE.items()}
@@ -533,9 +482,9 @@ def parse_event(raw: Mapping[str, Any]) -> Event:
         entry = _TABLE.get(event_type)
         if entry is None:
             return Event(**common)
-        key, cls, build = entry
-        payload = _req_obj(raw, "payload", "")
-        return build(cls, common, _req_obj(payload, key, "payload"), f"payload.{key}")
+        key, cls, fields = entry
+        payload = _req_obj(_req_obj(raw, "payload", ""), key, "payload")
+        return cls(**common, **fields(payload, f"payload.{key}", common["timestamp"]))
     except _Malformed as exc:
         raise EventParseError(event_id, str(exc)) from None
 
