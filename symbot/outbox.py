@@ -4,8 +4,9 @@
 `/agent/v4/stream/{sid}/message/create` as multipart/form-data (`message`, optional `data`
 as an EntityJSON string) through the client's retry policy, which rides out 5xx and
 network errors and honours 429 `Retry-After`. What it cannot ride out becomes an error
-that says what to do: 400 → `MessageRejectedError` (the MessageML is wrong), 451 →
-`ComplianceBlockedError` (a compliance policy blocked it), 429 → `RateLimitedError`.
+that says what to do (`symbot.client.api_error`): 400 → `MessageRejectedError` (the
+MessageML is wrong), 451 → `ComplianceBlockedError` (a compliance policy blocked it),
+429 → `RateLimitedError`, anything else → `ApiError`.
 
 Escaping is not done here: callers pass MessageML built by `symbot.messages.to_message_ml`
 (plain text escaped). The optional per-stream pace (`min_interval` seconds between two
@@ -18,65 +19,28 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 import anyio
 import httpx
 
-from symbot.errors import (
-    ApiError,
-    ComplianceBlockedError,
-    MessageRejectedError,
-    RateLimitedError,
-    SymbotError,
-)
+from symbot.client import SymphonyClient
+from symbot.errors import SymbotError
 from symbot.events import parse_message
 from symbot.messages import Message
 
-__all__ = ["Outbox", "Requester", "error_for"]
+__all__ = ["Outbox"]
 
 logger = logging.getLogger(__name__)
 
 _PRUNE_ABOVE = 10_000
-_ERRORS: dict[int, type[ApiError]] = {
-    400: MessageRejectedError,
-    451: ComplianceBlockedError,
-    429: RateLimitedError,
-}
-
-
-class Requester(Protocol):
-    """The part of `SymphonyClient` the outbox needs: a request with the retry policy."""
-
-    async def request(self, role: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send a request to `role` (here "agent"), retrying transient failures."""
-        ...
-
-
-def error_for(response: httpx.Response) -> ApiError:
-    """The error for a failed message create, by status, with the server's message."""
-    message, code = _error_body(response)
-    request = response.request
-    cls = _ERRORS.get(response.status_code, ApiError)
-    return cls(request.method, str(request.url), response.status_code, message, code)
-
-
-def _error_body(response: httpx.Response) -> tuple[str, int | None]:
-    try:
-        payload = response.json()
-    except ValueError:
-        return response.text[:300], None
-    if not isinstance(payload, dict):
-        return response.text[:300], None
-    code = payload.get("code")
-    return str(payload.get("message") or ""), code if isinstance(code, int) else None
 
 
 class Outbox:
     """Sends MessageML into streams; one per bot (it holds the per-stream pacing state)."""
 
-    def __init__(self, client: Requester, *, min_interval: float | None = None) -> None:
+    def __init__(self, client: SymphonyClient, *, min_interval: float | None = None) -> None:
         self._client = client
         self._interval = min_interval if min_interval and min_interval > 0 else None
         self._next_slot: dict[str, float] = {}
@@ -96,15 +60,7 @@ class Outbox:
         if data is not None:
             fields["data"] = (None, data if isinstance(data, str) else json.dumps(data))
         path = f"/agent/v4/stream/{quote(stream_id, safe='')}/message/create"
-        try:
-            response = await self._client.request("agent", "POST", path, files=fields)
-        except ApiError as exc:  # a client that raises on error statuses: refine the class
-            refined = _ERRORS.get(exc.status)
-            if refined is None or isinstance(exc, refined):
-                raise
-            raise refined(exc.method, exc.url, exc.status, exc.server_message, exc.code) from exc
-        if response.status_code != 200:
-            raise error_for(response)
+        response = await self._client.request("agent", "POST", path, files=fields)
         self.sent += 1
         return self._parse_sent(response)
 
