@@ -9,7 +9,6 @@ import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -22,17 +21,15 @@ from .support import ALICE, BOT, KM_CERT_LOGIN, POD_LOGIN, SESSION_CERT_LOGIN, K
 
 pytestmark = pytest.mark.anyio
 
-GUARD = 20.0  # seconds; a guard against hangs, never an assertion on timing
 CERT_LOGINS = pytest.mark.parametrize("path", [SESSION_CERT_LOGIN, KM_CERT_LOGIN])
 
 
 @pytest.fixture
 async def served(keys: KeyPairs) -> AsyncIterator[Emulator]:
-    with anyio.fail_after(GUARD):
-        async with Emulator() as emu:
-            emu.add_user(BOT, public_key_pem=keys[0].public_key_pem)
-            emu.add_user(ALICE, public_key_pem=keys[1].public_key_pem)
-            yield emu
+    async with Emulator() as emu:
+        emu.add_user(BOT, public_key_pem=keys[0].public_key_pem)
+        emu.add_user(ALICE, public_key_pem=keys[1].public_key_pem)
+        yield emu
 
 
 def tls_context(
