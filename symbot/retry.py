@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 
@@ -21,7 +22,7 @@ from attrs import field, frozen
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    retry_if_exception_type,
+    retry_if_exception,
     retry_if_result,
     stop_after_attempt,
     stop_never,
@@ -34,6 +35,7 @@ __all__ = [
     "is_transient_status",
     "retry_after_seconds",
     "send_with_retry",
+    "tls_refusal",
 ]
 
 logger = logging.getLogger(__name__)
@@ -118,6 +120,26 @@ def _transient_response(result: object) -> bool:
     return isinstance(result, httpx.Response) and is_transient_status(result.status_code)
 
 
+def tls_refusal(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind `exc` when it is a verdict, not bad luck: the server's certificate
+    failed verification, or the peer sent an alert (e.g. it refused our client certificate).
+    Such failures are configuration problems and are not retried."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        if isinstance(current, ssl.SSLError) and "ALERT" in str(current.reason or "").upper():
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _transient_exception(exc: BaseException) -> bool:
+    return isinstance(exc, httpx.TransportError) and tls_refusal(exc) is None
+
+
 async def send_with_retry(
     policy: RetryPolicy, send: Callable[[], Awaitable[httpx.Response]]
 ) -> httpx.Response:
@@ -175,7 +197,7 @@ async def send_with_retry(
         sleep=anyio.sleep,
         stop=stop_never if policy.max_attempts is None else stop_after_attempt(policy.max_attempts),
         wait=wait,
-        retry=retry_if_exception_type(httpx.TransportError) | retry_if_result(_transient_response),
+        retry=retry_if_exception(_transient_exception) | retry_if_result(_transient_response),
         before_sleep=log_retry,
         retry_error_callback=give_up,
     )
@@ -183,7 +205,15 @@ async def send_with_retry(
     async def attempt() -> httpx.Response:
         return await send()
 
-    response: httpx.Response = await retrying(attempt)
+    try:
+        response: httpx.Response = await retrying(attempt)
+    except httpx.TransportError as exc:  # not retried: a TLS verdict
+        refusal = tls_refusal(exc)
+        raise TransportError(
+            f"{_describe_request(exc)} failed: TLS refused "
+            f"({refusal.reason if refusal is not None else type(exc).__name__}). Check the CA "
+            "bundle (ca_bundle) and, for certificate login, the client certificate"
+        ) from exc
     return response
 
 

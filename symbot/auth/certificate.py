@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives.serialization import (
 
 from symbot.auth.keys import ClientIdentity, load_client_identity
 from symbot.auth.provider import Tokens, check_login_response, login_both
-from symbot.errors import ConfigError, KeyLoadError
-from symbot.retry import RetryPolicy, send_with_retry
+from symbot.errors import AuthenticationError, ConfigError, KeyLoadError, TransportError
+from symbot.retry import RetryPolicy, send_with_retry, tls_refusal
 
 if TYPE_CHECKING:
     from symbot.client import SymphonyClient
@@ -181,14 +181,30 @@ class CertificateLogin:
         return await login_both(session, key_manager)
 
     async def _post(self, client: httpx.AsyncClient, path: str) -> Mapping[str, Any]:
-        # No body and no Content-Type: Symphony refuses either on these endpoints.
-        response = await send_with_retry(self._retry, lambda: client.post(path))
         hint = (
             f"that the client certificate {self._certificate_name} is issued by a CA the pod "
             f"trusts, that its CN is the bot's username ({self.username!r}), that certificate "
             "authentication is enabled for this account, and that the TLS handshake presents "
             "the certificate (no TLS-terminating proxy in between)"
         )
+        try:
+            # No body and no Content-Type: Symphony refuses either on these endpoints.
+            response = await send_with_retry(self._retry, lambda: client.post(path))
+        except TransportError as exc:
+            refusal = tls_refusal(exc)
+            url = f"POST {client.base_url.join(path)}"
+            if refusal is not None and not isinstance(refusal, ssl.SSLCertVerificationError):
+                raise AuthenticationError(
+                    self.username,
+                    url,
+                    None,
+                    f"the server refused the client certificate at the TLS handshake "
+                    f"({refusal.reason}); check {hint}",
+                ) from None
+            raise TransportError(
+                f"{exc} (a connection that closes during certificate login often means the "
+                f"server refused the client certificate: check {hint})"
+            ) from exc.__cause__
         return check_login_response(response, username=self.username, hint=hint)
 
     async def aclose(self) -> None:
