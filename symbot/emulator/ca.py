@@ -47,9 +47,10 @@ class IssuedCertificate:
     def write_pem(
         self, directory: Path | str, passphrase: str | bytes | None = None
     ) -> tuple[Path, Path]:
-        """Write `<cn>.crt` and `<cn>.key` into `directory` (the key mode 0600, encrypted as
-        PKCS#8 when `passphrase` is given) and return their paths."""
+        """Write `<cn>.crt` and `<cn>.key` into `directory` (created if missing; the key mode
+        0600, encrypted as PKCS#8 when `passphrase` is given) and return their paths."""
         directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
         stem = re.sub(r"[^\w.-]", "_", self.common_name) or "client"
         cert_path = directory / f"{stem}.crt"
         cert_path.write_bytes(self.cert_pem)
