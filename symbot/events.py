@@ -57,6 +57,11 @@ STREAM_TYPES = frozenset(("IM", "MIM", "ROOM", "POST"))
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+def _json_field() -> Any:
+    """A JSON object field: compared, but not hashed (dicts are not hashable)."""
+    return field(default=_EMPTY, hash=False)
+
+
 @frozen
 class User:
     """A Symphony user (V4User). Only `user_id` is always known."""
@@ -331,13 +336,13 @@ class InstantMessageCreatedEvent(StreamEvent):
 @_parses("ROOMCREATED", "roomCreated", _room_fields("roomProperties"))
 @frozen(kw_only=True)
 class RoomCreatedEvent(StreamEvent):
-    room_properties: Mapping[str, Any] = _EMPTY  # V4RoomProperties, as JSON
+    room_properties: Mapping[str, Any] = _json_field()  # V4RoomProperties
 
 
 @_parses("ROOMUPDATED", "roomUpdated", _room_fields("newRoomProperties"))
 @frozen(kw_only=True)
 class RoomUpdatedEvent(StreamEvent):
-    room_properties: Mapping[str, Any] = _EMPTY  # the new V4RoomProperties, as JSON
+    room_properties: Mapping[str, Any] = _json_field()  # the new V4RoomProperties
 
 
 @_parses("ROOMDEACTIVATED", "roomDeactivated", _stream_fields)
@@ -422,7 +427,7 @@ class MessageSuppressedEvent(_OptionalStreamEvent):
 class SymphonyElementsActionEvent(StreamEvent):
     form_message_id: str | None = None
     form_id: str | None = None
-    form_values: Mapping[str, Any] = _EMPTY
+    form_values: Mapping[str, Any] = _json_field()
 
 
 @_parses(
@@ -454,7 +459,7 @@ class GenericSystemEvent(_OptionalStreamEvent):
     event_timestamp: int | None = None
     source_system: str | None = None
     event_subtype: str | None = None
-    parameters: Mapping[str, Any] = _EMPTY
+    parameters: Mapping[str, Any] = _json_field()
 
 
 EVENT_CLASSES: Mapping[str, type[Event]] = MappingProxyType(

@@ -126,6 +126,11 @@ class Invocation:
     spec: HandlerSpec = field(factory=HandlerSpec, repr=False)
     usage_error: CommandUsageError | None = None
 
+    @property
+    def name(self) -> str:
+        """The handler's name, for logs."""
+        return str(getattr(self.func, "__qualname__", self.func))
+
     async def __call__(self) -> Any:
         if self.usage_error is not None:
             raise self.usage_error

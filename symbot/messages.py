@@ -393,7 +393,7 @@ class Message:
     sender: User
     timestamp: int
     presentation_ml: str = field(repr=False)
-    data: Mapping[str, Any] = field(factory=dict, repr=False)
+    data: Mapping[str, Any] = field(factory=dict, repr=False, hash=False)
     text: str = Factory(lambda self: presentation_to_text(self.presentation_ml), takes_self=True)
     mentions: tuple[int, ...] = Factory(lambda self: mentions_from_data(self.data), takes_self=True)
     _mention_texts: Mapping[int, str] = field(
@@ -421,6 +421,11 @@ class Message:
             if candidate and text[: len(candidate)].casefold() == candidate.casefold():
                 return text[len(candidate) :].lstrip()
         return text
+
+    @property
+    def can_reply(self) -> bool:
+        """Whether a replier is bound (see `with_replier`)."""
+        return self._replier is not None
 
     def with_replier(self, replier: Replier) -> Message:
         """A copy of this message whose `reply()` sends through `replier`."""

@@ -400,3 +400,11 @@ def test_parse_message_reads_a_message_create_answer() -> None:
         parse_message({**v4_message(), "stream": None})
     with pytest.raises(ValueError, match="must be a JSON object"):
         parse_message([])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("event_type", sorted(FIXTURES))
+def test_events_are_hashable_and_equal_when_parsed_twice(event_type: str) -> None:
+    first = parse_event(FIXTURES[event_type])
+    second = parse_event(copy.deepcopy(FIXTURES[event_type]))
+    assert first == second
+    assert hash(first) == hash(second)
