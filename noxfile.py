@@ -37,6 +37,24 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: each script prints its figure beside its baseline, measured in one run."""
+    """Benchmarks: each script prints its figure beside its baseline, measured in one run.
+
+    `benchmarks/compare.py` also runs the official symphony-bdk-python: it gets a virtualenv of
+    its own (so its pinned dependencies never meet symbot's), upgraded to the latest release
+    from the package registry on every run, and the harness is told its interpreter.
+    """
+    import sys  # local: only this session needs it
+
     session.install("-e", ".[tests]")
-    session.run("python", "-m", "benchmarks", *session.posargs)
+    bdk_venv = session.cache_dir / "bdk-venv"
+    bdk_python = bdk_venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    if not bdk_python.exists():
+        session.run("python", "-m", "venv", str(bdk_venv))
+    session.run(
+        str(bdk_python), "-m", "pip", "install", "--quiet", "--upgrade", "symphony-bdk-python",
+        external=True,
+    )  # fmt: skip
+    session.run(
+        "python", "-m", "benchmarks", *session.posargs,
+        env={"SYMBOT_BENCH_BDK_PYTHON": str(bdk_python)},
+    )  # fmt: skip
