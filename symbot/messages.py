@@ -38,11 +38,13 @@ __all__ = [
     "italic",
     "link",
     "mention",
+    "mention_texts",
     "mentions_from_data",
     "parse_entity_json",
     "plain",
     "pre",
     "presentation_to_text",
+    "render_presentation",
     "to_message_ml",
 ]
 
@@ -200,7 +202,7 @@ _BLOCK_TAGS = frozenset(
 _CELL_TAGS = frozenset(("td", "th"))
 _SKIPPED_TAGS = frozenset(("script", "style", "head", "title"))
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
-_SIMPLE = re.compile(r"\s*<div\b[^<>]*>([^<>&\x00\x01]*)</div>\s*", re.ASCII)
+_SIMPLE = re.compile(r"\s*<div\b[^<>]*>([^<>\x00\x01]*)</div>\s*", re.ASCII)
 _TAG = re.compile(r"<[^>]*>")
 _MARKERS_OFF = str.maketrans({"\x00": None, "\x01": None})
 
@@ -296,8 +298,9 @@ def render_presentation(presentation_ml: str) -> tuple[str, dict[str, str]]:
     """The plain text of `presentation_ml` and the rendered text of each entity span
     (`data-entity-id` → e.g. "@Jane Doe"). Never raises."""
     simple = _SIMPLE.fullmatch(presentation_ml)
-    if simple is not None:
-        return _collapse(simple.group(1)), {}
+    if simple is not None:  # the common case: one line of text, maybe with entities (&amp;)
+        text = simple.group(1)
+        return _collapse(unescape(text) if "&" in text else text), {}
     renderer = _TextRenderer()
     try:
         renderer.feed(presentation_ml)

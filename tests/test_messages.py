@@ -186,7 +186,14 @@ def test_any_text_converts_without_raising(text: str) -> None:
     assert isinstance(presentation_to_text(text), str)
 
 
-@given(st.text(alphabet=st.characters(exclude_characters="<>&")))
+ENTITIES = ["&amp;", "&lt;b&gt;", "&#36;{x}", "&#10;a", "&#0;", "&#1;", "&bogus;", "a & b", "&"]
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(exclude_characters="<>")) | st.sampled_from(ENTITIES)
+    ).map("".join)
+)
 def test_fast_path_agrees_with_the_parser(inner: str) -> None:
     fast = presentation_to_text(PML.format(inner))
     slow = presentation_to_text(PML.format(inner) + "<!-- force the parser -->")
