@@ -240,6 +240,22 @@ def _k(key: str, kind: str, default: str, description: str) -> ConfigKey:
     return ConfigKey(key, kind, default, description)
 
 
+def _section(name: str, cls: type, docs: dict[str, tuple[str, str]]) -> list[ConfigKey]:
+    """The keys of one attrs section class; defaults come from the class itself."""
+
+    def shown(value: Any) -> str:
+        return (
+            "none"
+            if value is None
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
+
+    return [_k(f"{name}.{f.name}", *docs[f.name][:1], shown(f.default), docs[f.name][1])
+            for f in fields(cls)]  # fmt: skip
+
+
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
     _k("pod_url", "str", "(required)", "Base URL of the pod, e.g. https://acme.symphony.com"),
     _k("agent_url", "str", "pod_url", "Base URL of the agent"),
@@ -266,26 +282,45 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     _k("auth.key", "path", "in certificate", "Private key of a PEM client certificate"),
     _k("auth.password", "str", "none", "Password of the .p12 or of an encrypted PEM key"),
     _k("auth.password_env", "str", "none", "Environment variable holding auth.password"),
-    *(
-        _k(f"timeouts.{f.name}", "float", str(f.default), f"{f.name} timeout (s)")
-        for f in fields(Timeouts)
+    *_section(
+        "timeouts",
+        Timeouts,
+        {name: ("float", f"{name} timeout (s)") for name in ("connect", *ROLES)},
     ),
-    _k("retry.initial", "float", "0.5", "First backoff (s)"),
-    _k("retry.maximum", "float", "30", "Longest backoff (s)"),
-    _k("retry.multiplier", "float", "2", "Backoff growth per attempt"),
-    _k("retry.jitter", "float", "0.5", "Random fraction taken off each backoff"),
-    _k("retry.max_attempts", "int?", "5", "Attempts per HTTP call (0 = forever)"),
-    _k("datafeed.tag", "str", "symbot-<username>", "Datafeed tag shared by instances"),
-    _k("datafeed.read_timeout", "float", "45", "Datafeed read timeout (s), above the long-poll"),
-    _k("datafeed.create_new_feed_on_400", "bool", "true", "Recreate a feed that is gone"),
-    _k("datafeed.include_invisible", "bool", "false", "Include events of invisible streams"),
-    _k("datafeed.delete_stale_on_403", "bool", "true", "Delete stale feeds at the feed limit"),
-    _k("bot.concurrency", "int", "64", "Handlers running at once"),
-    _k("bot.dedupe_cache_size", "int", "10000", "Event ids remembered to drop duplicates"),
-    _k("bot.ignore_own_messages", "bool", "true", "Skip messages the bot sent"),
-    _k("bot.mention_required_in_rooms", "bool", "true", "Commands in rooms need an @mention"),
-    _k("bot.stop_timeout", "float", "10", "Seconds handlers get to finish on stop"),
-    _k("bot.send_rate_per_stream", "float?", "none", "Max messages/s into one stream"),
+    *_section(
+        "retry",
+        RetryPolicy,
+        {
+            "initial": ("float", "First backoff (s)"),
+            "maximum": ("float", "Longest backoff (s)"),
+            "multiplier": ("float", "Backoff growth per attempt"),
+            "jitter": ("float", "Random fraction taken off each backoff"),
+            "max_attempts": ("int?", "Attempts per HTTP call (0 = forever)"),
+        },
+    ),
+    *_section(
+        "datafeed",
+        DatafeedConfig,
+        {
+            "tag": ("str", "Datafeed tag shared by instances (default symbot-<username>)"),
+            "read_timeout": ("float", "Datafeed read timeout (s), above the long-poll"),
+            "create_new_feed_on_400": ("bool", "Recreate a feed that is gone"),
+            "include_invisible": ("bool", "Include events of invisible streams"),
+            "delete_stale_on_403": ("bool", "Delete stale feeds at the feed limit"),
+        },
+    ),
+    *_section(
+        "bot",
+        BotSettings,
+        {
+            "concurrency": ("int", "Handlers running at once"),
+            "dedupe_cache_size": ("int", "Event ids remembered to drop duplicates"),
+            "ignore_own_messages": ("bool", "Skip messages the bot sent"),
+            "mention_required_in_rooms": ("bool", "Commands in rooms need an @mention"),
+            "stop_timeout": ("float", "Seconds handlers get to finish on stop"),
+            "send_rate_per_stream": ("float?", "Max messages/s into one stream"),
+        },
+    ),
 )
 _BY_KEY = {k.key: k for k in CONFIG_KEYS}
 _BY_ENV = {k.env: k for k in CONFIG_KEYS}
@@ -395,8 +430,15 @@ _CERT_KEYS = {"type", "username", "certificate", "p12", "key", "password", "pass
 
 def _auth_from(table: dict[str, Any]) -> RsaJwtAuth | CertificateAuth:
     kind = table.get("type")
+    has_certificate = "certificate" in table or "p12" in table
+    if kind is None and has_certificate and "private_key" in table:
+        raise ConfigError(
+            "auth.type",
+            "auth has both an RSA private_key and a client certificate",
+            'set auth.type = "rsa" or "certificate" and remove the other settings',
+        )
     if kind is None:
-        kind = "certificate" if ("certificate" in table or "p12" in table) else "rsa"
+        kind = "certificate" if has_certificate else "rsa"
     if kind not in ("rsa", "certificate"):
         raise ConfigError("auth.type", f"unknown type {kind!r}", 'use "rsa" or "certificate"')
     allowed = _RSA_KEYS if kind == "rsa" else _CERT_KEYS
