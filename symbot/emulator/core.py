@@ -305,11 +305,13 @@ class Emulator:
         *,
         mentions: Sequence[str] = (),
         data: str | None = None,
+        message_ml: bool = False,
     ) -> dict[str, Any]:
         """Post a message as `as_user`, publish MESSAGESENT to the stream's members, and
-        return it as V4Message JSON. `text` is plain text (escaped, `mentions` usernames
-        rendered before it), or MessageML when it starts with `<messageML>`."""
-        if text.lstrip().startswith("<messageML>"):
+        return it as V4Message JSON. `text` is what a user types: escaped, with `mentions`
+        (usernames) rendered before it, even if it looks like markup. With `message_ml=True`
+        it is MessageML sent as is (e.g. a form), as an API client would."""
+        if message_ml:
             if mentions:
                 raise ValueError("mentions= applies to plain text; put <mention/> in MessageML")
             sent = self.stream_store.send(as_user, stream_id, message_ml=text, data=data)

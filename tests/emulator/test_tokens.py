@@ -1,5 +1,5 @@
-"""Emulator tokens in-process: which endpoints need which tokens, expiry, revocation,
-lifetimes, routing and counters."""
+"""Emulator tokens and controls in-process: which endpoints need which tokens, expiry,
+revocation, lifetimes, routing, counters, and the send control."""
 
 from __future__ import annotations
 
@@ -171,3 +171,20 @@ async def test_counters_count_requests_logins_and_401s(
     assert emu.counters.logins == {POD_LOGIN: 2, KM_LOGIN: 2}
     assert emu.counters.unauthorized == 1
     assert emu.counters.requests == 5
+
+
+async def test_send_escapes_typed_text_and_passes_message_ml_only_when_asked(
+    emu: Emulator,
+) -> None:
+    im = emu.create_im(BOT, ALICE)
+
+    typed = emu.send(ALICE, im, "<messageML><b>bold?</b></messageML>")
+    markup = emu.send(ALICE, im, "<messageML><b>bold</b></messageML>", message_ml=True)
+
+    assert "<b>" not in typed["message"]
+    assert "&lt;b&gt;" in typed["message"]
+    assert "<b>bold</b>" in markup["message"]
+    assert [sent.text for sent in emu.sent_messages()] == [
+        "<messageML><b>bold?</b></messageML>",
+        "bold",
+    ]
