@@ -508,3 +508,20 @@ async def test_the_context_replier_is_bound_for_message_and_event_handlers() -> 
     ]
     unbound = [await inv() for inv in registry.match(message_event("x"), CTX)]
     assert (bound, unbound) == ([True, True], [False, False])
+
+
+async def test_optional_and_keyword_only_command_parameters() -> None:
+    @command("/page")
+    async def page(msg: Message, number: int | None, *, size: int = 20) -> Any:
+        return number, size
+
+    assert await run_command("/page", page) == (None, 20)
+    assert await run_command("/page 3", page) == (3, 20)
+
+
+def test_command_annotations_that_do_not_resolve_are_refused() -> None:
+    async def unknown(msg: Message, when: Undefined) -> None:  # type: ignore[name-defined]  # noqa: F821
+        ...
+
+    with pytest.raises(TypeError, match="cannot resolve the type of 'when'"):
+        command("/x")(unknown)
