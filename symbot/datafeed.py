@@ -123,6 +123,7 @@ class DatafeedLoop:
         self._include_invisible = include_invisible
         self._delete_stale_on_403 = delete_stale_on_403
         base = agent.timeout
+        self._read_timeout_s = read_timeout
         self._read_timeout = httpx.Timeout(
             connect=base.connect, read=read_timeout, write=base.write, pool=base.pool
         )
@@ -258,9 +259,17 @@ class DatafeedLoop:
         self.stats.reads += 1
         path = f"/agent/v5/datafeeds/{quote(self.feed_id, safe='')}/read"
         try:
-            response = await self._call(
-                "POST", path, json={"ackId": self.ack_id}, timeout=self._read_timeout
-            )
+            # httpx enforces the read timeout on sockets; the guard also covers transports
+            # that do not (in-process ones) and a login stuck inside the auth flow.
+            with anyio.move_on_after(self._read_timeout_s) as guard:
+                response = await self._call(
+                    "POST", path, json={"ackId": self.ack_id}, timeout=self._read_timeout
+                )
+            if guard.cancelled_caught:
+                raise _ReadFailed(
+                    f"datafeed read timed out after {self._read_timeout_s:g} s; the agent at "
+                    f"{self._agent.base_url} may be unreachable or slow"
+                )
             if response.status_code in (400, 404):
                 raise _FeedGone(f"{response.status_code}: {_server_message(response)}")
             if response.status_code == 403:
@@ -375,7 +384,6 @@ def _salvage(text: str) -> tuple[list[object], str]:
     ack_id: str = json.loads(tail.group(1))
     region = text[start + 1 : tail.start()].rstrip().rstrip(",").rstrip()
     region = region.removesuffix("]")
-    decoder = json.JSONDecoder()
     events: list[object] = []
     pos = 0
     while True:
@@ -383,14 +391,33 @@ def _salvage(text: str) -> tuple[list[object], str]:
             pos += 1
         if pos >= len(region):
             return events, ack_id
-        try:
-            event, end = decoder.raw_decode(region, pos)
-            after = region[end:].lstrip()
-            if after and not after.startswith(","):
-                raise ValueError("trailing garbage")
-        except ValueError:
-            following = region.find("{", pos + 1)
-            end = following if following >= 0 else len(region)
-            event = MalformedEvent(region[pos:end].strip().rstrip(","))
-        events.append(event)
+        decoded = _decode_at(region, pos)
+        if decoded is not None:
+            events.append(decoded[0])
+            pos = decoded[1]
+            continue
+        # A broken fragment: it runs until the next "," + "{" where a whole event decodes.
+        end = pos
+        while True:
+            end = region.find("{", end + 1)
+            if end < 0:
+                end = len(region)
+                break
+            if region[:end].rstrip().endswith(",") and _decode_at(region, end) is not None:
+                break
+        events.append(MalformedEvent(region[pos:end].strip().rstrip(",")))
         pos = end
+
+
+def _decode_at(text: str, pos: int) -> tuple[object, int] | None:
+    """The JSON value starting at `pos` and where it ends, if it is followed by a "," or
+    nothing; else None."""
+    try:
+        value, end = _DECODER.raw_decode(text, pos)
+    except ValueError:
+        return None
+    after = text[end:].lstrip()
+    return (value, end) if not after or after.startswith(",") else None
+
+
+_DECODER = json.JSONDecoder()
