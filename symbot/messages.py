@@ -37,6 +37,7 @@ __all__ = [
     "escape",
     "italic",
     "link",
+    "markup",
     "mention",
     "mention_texts",
     "mentions_from_data",
@@ -175,19 +176,22 @@ def document(*parts: str) -> MessageML:
 _DOCUMENT_START = "<messageML>"
 
 
+def markup(trusted: str) -> MessageML:
+    """Mark `trusted` as MessageML written by the bot's author (a template, a whole
+    `<messageML>` document): it is sent as it is. Never pass text that came from a user."""
+    return MessageML(trusted)
+
+
 def to_message_ml(content: str) -> str:
     """What to send for `content`.
 
-    - a `MessageML` fragment is wrapped in `<messageML>…</messageML>` (kept if already whole);
-    - a `str` starting with `<messageML>` (after leading whitespace) is trusted markup and
-      passes through unchanged — so never pass *untrusted* text here directly: wrap it with
-      `plain(text)` first, which is always safe;
-    - any other `str` is plain text: escaped, newlines as `<br/>`.
+    - a plain `str` is always text: escaped, newlines as `<br/>` — so echoing a user's words
+      can never inject markup, even words that look like a `<messageML>` document;
+    - a `MessageML` fragment (from the builders, or `markup()` for the author's own markup) is
+      wrapped in `<messageML>…</messageML>`, or kept as it is if it is already a document.
     """
     if isinstance(content, MessageML):
-        return content if content.startswith(_DOCUMENT_START) else document(content)
-    if content.lstrip().startswith(_DOCUMENT_START):
-        return content
+        return content if content.lstrip().startswith(_DOCUMENT_START) else document(content)
     return f"{_DOCUMENT_START}{plain(content)}</messageML>"
 
 
@@ -435,8 +439,8 @@ class Message:
         return evolve(self, replier=replier)
 
     async def reply(self, content: str, *, data: Mapping[str, Any] | None = None) -> Message | None:
-        """Send `content` into this message's stream (see `to_message_ml` for what is escaped:
-        plain text is, `MessageML` fragments and whole `<messageML>` documents are not)."""
+        """Send `content` into this message's stream: a plain `str` is escaped text, a
+        `MessageML` fragment (builders, `markup()`) is markup (see `to_message_ml`)."""
         if self._replier is None:
             raise RuntimeError(
                 f"message {self.message_id} cannot reply: no replier is bound. Messages from "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from symbot.messages import (
     escape,
     italic,
     link,
+    markup,
     mention,
     mentions_from_data,
     parse_entity_json,
@@ -98,15 +99,17 @@ def test_plain_text_becomes_a_message_ml_document_with_line_breaks() -> None:
     assert to_message_ml("a < b\nc & d") == "<messageML>a &lt; b<br/>c &amp; d</messageML>"
 
 
-def test_message_ml_documents_pass_through_unchanged() -> None:
+def test_trusted_markup_documents_pass_through_unchanged() -> None:
     ml = "<messageML><b>hi</b></messageML>"
-    assert to_message_ml(ml) == ml
-    assert to_message_ml("  " + ml) == "  " + ml
+    assert to_message_ml(markup(ml)) == ml
+    assert to_message_ml(markup("  " + ml)) == "  " + ml
+    assert to_message_ml(markup("<b>hi</b>")) == ml
 
 
-def test_plain_wraps_untrusted_text_that_looks_like_a_document() -> None:
+@pytest.mark.parametrize("wrap", [str, plain], ids=["str", "plain"])
+def test_user_text_that_looks_like_a_document_is_escaped(wrap: Callable[[str], str]) -> None:
     hostile = "<messageML><mention uid='1'/></messageML>"
-    sent = to_message_ml(plain(hostile))
+    sent = to_message_ml(wrap(hostile))
     assert xml_text_content(sent) == hostile
     assert "<mention" not in sent
 
