@@ -1,0 +1,137 @@
+"""Bot lifecycle: hooks, identity, refused credentials, stop at any time, run() and signals."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import anyio
+import pytest
+from attrs import evolve
+
+from symbot.auth import RsaJwtAuth
+from symbot.bot import Bot
+from symbot.emulator import Emulator
+from symbot.errors import AuthenticationError
+from symbot.testing import BotHarness, in_process_config
+
+pytestmark = pytest.mark.anyio
+
+
+class Hooked(Bot):
+    calls: list[str]
+
+    async def on_start(self) -> None:
+        self.calls.append(f"start as {self.me.username}")
+
+    async def on_stop(self) -> None:
+        self.calls.append("stop")
+        await self.send_message(self.goodbye_stream, "going offline")
+
+    goodbye_stream = ""
+
+
+async def test_hooks_run_around_serving_and_on_stop_can_still_send() -> None:
+    emu = Emulator()
+    bot = Hooked(in_process_config(emu, "bot"), transport=emu.transport())
+    bot.calls = []
+    emu.add_user("alice", public_key_pem=emu.user("bot").public_key_pem)
+    bot.goodbye_stream = emu.create_im("bot", "alice")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(bot.serve)
+        await bot.started.wait()
+        assert bot.calls == ["start as bot"]
+        info = await bot.session_info()
+        assert info.user_id == emu.user("bot").user_id
+        await bot.stop()
+    assert bot.calls == ["start as bot", "stop"]
+    assert [m.text for m in emu.sent_messages()] == ["going offline"]
+
+
+async def test_refused_credentials_end_serve_with_an_authentication_error() -> None:
+    emu = Emulator()
+    emu.add_user("bot")
+    stranger = emu.add_user("stranger")
+    assert stranger.private_key_pem is not None
+    config = in_process_config(emu, "bot")
+    config = evolve(config, auth=RsaJwtAuth(username="bot", private_key=stranger.private_key_pem))
+    bot = Bot(config, transport=emu.transport())
+    with anyio.fail_after(10), pytest.raises(AuthenticationError, match="bot"):
+        await bot.serve()
+
+
+async def test_stop_before_the_feed_is_open_cancels_start_up() -> None:
+    async def stop_soon(bot: Bot) -> None:
+        await anyio.sleep(0.1)  # the login is now parked in its 30 s delay
+        await bot.stop()
+
+    emu = Emulator()
+    emu.fault("/login/pubkey/authenticate", delay=30.0)
+    bot = Bot(in_process_config(emu, "bot"), transport=emu.transport())
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(bot.serve)
+            tg.start_soon(stop_soon, bot)
+
+
+async def test_a_stopped_bot_serves_again() -> None:
+    async with BotHarness(Bot) as h:
+        im = h.im("alice")
+        await h.bot.stop()
+        assert h.bot.stats.batches == 0
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(h.bot.serve)
+            await h.bot.started.wait()
+            await h.bot.send_message(im, "back")
+            await h.bot.stop()
+        assert [m.text for m in h.replies(im)] == ["back"]
+
+
+async def test_stop_when_not_serving_is_a_no_op() -> None:
+    emu = Emulator()
+    bot = Bot(in_process_config(emu, "bot"), transport=emu.transport())
+    await bot.stop()
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from symbot.bot import Bot
+    from symbot.emulator import Emulator
+    from symbot.testing import in_process_config
+
+    class Announcer(Bot):
+        async def on_start(self) -> None:
+            print("ready", flush=True)
+
+        async def on_stop(self) -> None:
+            print("stopped", flush=True)
+
+    emu = Emulator()
+    Announcer(in_process_config(emu, "bot"), transport=emu.transport()).run(backend=sys.argv[1])
+    print("exited", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_stops_gracefully_on_a_signal(
+    tmp_path: Path, signum: signal.Signals, anyio_backend: str
+) -> None:
+    script = tmp_path / "announcer.py"
+    script.write_text(SCRIPT)
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(script), anyio_backend],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert out.split() == ["stopped", "exited"]

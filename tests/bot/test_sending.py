@@ -1,0 +1,98 @@
+"""Sending messages: MessageML and data on the wire, clear errors, Retry-After, pacing."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import pytest
+
+from symbot.bot import Bot
+from symbot.config import BotSettings
+from symbot.errors import ComplianceBlockedError, MessageRejectedError, RateLimitedError
+from symbot.messages import bold, mention
+from symbot.testing import BotHarness
+
+from .support import fast
+
+pytestmark = pytest.mark.anyio
+
+CREATE = r"/agent/v4/stream/[^/]+/message/create"
+
+
+async def test_send_message_posts_message_ml_and_entity_data() -> None:
+    async with BotHarness(Bot) as h:
+        im = h.im("alice")
+        alice = h.user("alice")
+        data = {"order": {"type": "com.example.order", "version": "1.0", "id": 7}}
+        sent = await h.bot.send_message(im, bold("Hi ") + mention(alice.user_id), data=data)
+        assert sent is not None
+        assert sent.stream_id == im
+        assert sent.mentions == (alice.user_id,)
+        stored = await h.next_reply(im)
+        assert (
+            stored.message_ml
+            == f'<messageML><b>Hi </b><mention uid="{alice.user_id}"/></messageML>'
+        )
+        assert stored.data is not None
+        assert json.loads(stored.data)["order"] == data["order"]
+        reply = await sent.reply("and a follow-up")  # the echo can reply too
+        assert reply is not None
+        assert (await h.next_reply(im)).text == "and a follow-up"
+
+
+async def test_malformed_message_ml_is_a_message_rejected_error() -> None:
+    async with BotHarness(Bot) as h:
+        im = h.im("alice")
+        with pytest.raises(MessageRejectedError) as caught:
+            await h.bot.send_message(im, "<messageML><b>unclosed</messageML>")
+        assert caught.value.status == 400
+        assert "message/create" in str(caught.value)
+        assert h.replies(im) == []
+
+
+async def test_451_is_a_compliance_blocked_error() -> None:
+    async with BotHarness(Bot, configure=fast) as h:
+        im = h.im("alice")
+        h.emulator.fault(CREATE, status=451)
+        with pytest.raises(ComplianceBlockedError) as caught:
+            await h.bot.send_message(im, "secret plans")
+        assert caught.value.status == 451
+
+
+async def test_429_retry_after_is_honoured_then_the_send_succeeds() -> None:
+    async with BotHarness(Bot, configure=fast) as h:
+        im = h.im("alice")
+        h.emulator.fault(CREATE, status=429, retry_after=0.1, count=2)
+        before = anyio.current_time()
+        sent = await h.bot.send_message(im, "eventually")
+        assert sent is not None
+        assert anyio.current_time() - before >= 0.2  # a lower bound: both waits happened
+        assert [m.text for m in h.replies(im)] == ["eventually"]
+
+
+async def test_429_that_outlives_the_retries_is_a_rate_limited_error() -> None:
+    async with BotHarness(Bot, configure=fast) as h:
+        im = h.im("alice")
+        h.emulator.fault(CREATE, status=429, retry_after=0.01, count=50)
+        with pytest.raises(RateLimitedError):
+            await h.bot.send_message(im, "too fast")
+
+
+async def test_per_stream_rate_limit_spaces_sends_into_one_stream() -> None:
+    settings = BotSettings(send_rate_per_stream=20.0, mention_required_in_rooms=False)
+    async with BotHarness(Bot, settings=settings) as h:
+        im = h.im("alice")
+        before = anyio.current_time()
+        async with anyio.create_task_group() as tg:
+            for n in range(4):
+                tg.start_soon(h.bot.send_message, im, f"n{n}")
+        assert anyio.current_time() - before >= 3 / 20  # a lower bound: three 50 ms gaps
+        assert sorted(m.text for m in h.replies(im)) == ["n0", "n1", "n2", "n3"]
+
+
+async def test_send_message_before_serving_says_what_to_do() -> None:
+    async with BotHarness(Bot) as h:
+        im = h.im("alice")
+    with pytest.raises(RuntimeError, match="not serving"):
+        await h.bot.send_message(im, "too late")
