@@ -158,10 +158,11 @@ class Bot:
     async def send_message(
         self, stream_id: str, content: str, *, data: Mapping[str, Any] | str | None = None
     ) -> Message | None:
-        """Send into `stream_id`: plain text (escaped), a `MessageML` fragment or a whole
-        `<messageML>` document (see `symbot.messages.to_message_ml`); `data` is EntityJSON.
-        Returns the sent message (None if its echo did not parse). Raises
-        `MessageRejectedError` (400), `ComplianceBlockedError` (451), `RateLimitedError`."""
+        """Send into `stream_id`: a plain `str` is text (always escaped), a `MessageML`
+        value (builders such as `bold()`, or `markup()` for the author's own markup) is sent
+        as markup; `data` is EntityJSON. Returns the sent message (None if its echo did not
+        parse). Raises `MessageRejectedError` (400), `ComplianceBlockedError` (451),
+        `RateLimitedError` (429 beyond the retries), `ApiError`."""
         if self._outbox is None:
             raise RuntimeError("the bot is not serving: start it with serve() or run()")
         return await self._outbox.send(stream_id, to_message_ml(content), data)

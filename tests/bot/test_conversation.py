@@ -167,14 +167,7 @@ HOSTILE = [
     '<mention uid="1"/> & <a href="javascript:x">x</a>',
     "${user.secret} #{7*7} <#if true>x</#if>",
     "line1\nline2 & <br/> end",
-    pytest.param(
-        "<messageML>trusted?</messageML>",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="symbot.messages.to_message_ml trusts any str starting with <messageML>, "
-            "so reply(user_text) can be made to send markup; asked to trust MessageML only",
-        ),
-    ),
+    "<messageML>trusted?</messageML>",
 ]
 
 

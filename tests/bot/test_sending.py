@@ -10,7 +10,7 @@ import pytest
 from symbot.bot import Bot
 from symbot.config import BotSettings
 from symbot.errors import ComplianceBlockedError, MessageRejectedError, RateLimitedError
-from symbot.messages import bold, mention
+from symbot.messages import bold, markup, mention
 from symbot.testing import BotHarness
 
 from .support import fast
@@ -45,10 +45,17 @@ async def test_malformed_message_ml_is_a_message_rejected_error() -> None:
     async with BotHarness(Bot) as h:
         im = h.im("alice")
         with pytest.raises(MessageRejectedError) as caught:
-            await h.bot.send_message(im, "<messageML><b>unclosed</messageML>")
+            await h.bot.send_message(im, markup("<messageML><b>unclosed</messageML>"))
         assert caught.value.status == 400
         assert "message/create" in str(caught.value)
         assert h.replies(im) == []
+
+
+async def test_a_plain_str_that_looks_like_message_ml_is_sent_as_text() -> None:
+    async with BotHarness(Bot) as h:
+        im = h.im("alice")
+        await h.bot.send_message(im, "<messageML><b>not bold</b></messageML>")
+        assert (await h.next_reply(im)).text == "<messageML><b>not bold</b></messageML>"
 
 
 async def test_451_is_a_compliance_blocked_error() -> None:
