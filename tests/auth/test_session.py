@@ -114,6 +114,25 @@ async def test_200_concurrent_calls_after_revocation_cost_one_pod_and_one_km_log
     assert client.session.logins == 2
 
 
+async def test_the_storm_over_real_http_also_costs_one_login_each(
+    bot_keys: KeyPair, make_client: MakeClient
+) -> None:
+    async with Emulator() as served:
+        served.add_user(BOT, public_key_pem=bot_keys.public_key_pem)
+        client = SymphonyClient(
+            BotConfig(
+                pod_url=served.http_url,
+                auth=RsaJwtAuth(username=BOT, private_key=bot_keys.private_key_pem),
+            )
+        )
+        async with client:
+            await client.session_info()
+            served.revoke_tokens(BOT)
+            await _storm(client, 200)
+        assert served.counters.logins == {POD_LOGIN: 2, KM_LOGIN: 2}
+        assert served.counters.unauthorized == 200
+
+
 async def test_expired_tokens_are_refreshed_and_the_call_replayed(
     emu: Emulator, make_client: MakeClient
 ) -> None:
