@@ -49,11 +49,17 @@ class Settings:
     throughput_events: int = 5000
     ordered_events: int = 2000
     handler_seconds: float = 0.020
+    throughput_repeat: int = 3
 
     @classmethod
     def from_env(cls) -> Settings:
         if os.environ.get("SYMBOT_BENCH_QUICK"):
-            return cls(storm_sizes=(10, 100), throughput_events=1000, ordered_events=500)
+            return cls(
+                storm_sizes=(10, 100),
+                throughput_events=1000,
+                ordered_events=500,
+                throughput_repeat=1,
+            )
         return cls()
 
 
@@ -75,6 +81,8 @@ class Step:
     workload: str
     params: dict[str, Any]
     measures: tuple[Measure, ...]
+    repeat: int = 1
+    """Runs per client (interleaved between clients); the table shows their median."""
 
 
 @frozen
@@ -138,6 +146,7 @@ def plan(settings: Settings) -> list[Step]:
                     digits=0,
                 ),
             ),
+            repeat=settings.throughput_repeat,
         ),
         Step(
             "ordered",
@@ -206,37 +215,42 @@ async def run_all(
             emu.add_user(SENDER)
             stage = Stage(emu, Path(workdir))
             for step in steps:
-                outcomes: dict[str, RunOutcome] = {}
-                for client in clients:
-                    started = time.monotonic()
-                    outcome = await run_workload(stage, client, step.workload, **step.params)
-                    took = time.monotonic() - started
-                    state = f"failed: {outcome.error}" if outcome.error else "done"
-                    print(f"{step.workload} {step.params} {client.name}: {state} ({took:.1f} s)")
-                    outcomes[client.name] = outcome
-                    runs.append(outcome)
+                outcomes: dict[str, list[RunOutcome]] = {client.name: [] for client in clients}
+                for _ in range(step.repeat):
+                    for client in clients:
+                        started = time.monotonic()
+                        outcome = await run_workload(stage, client, step.workload, **step.params)
+                        took = time.monotonic() - started
+                        state = f"failed: {outcome.error}" if outcome.error else "done"
+                        print(
+                            f"{step.workload} {step.params} {client.name}: {state} ({took:.1f} s)"
+                        )
+                        outcomes[client.name].append(outcome)
+                        runs.append(outcome)
                 rows.extend(_rows(step.measures, outcomes))
     return rows, runs
 
 
-def _rows(measures: Sequence[Measure], outcomes: dict[str, RunOutcome]) -> list[Row]:
+def _rows(measures: Sequence[Measure], outcomes: dict[str, list[RunOutcome]]) -> list[Row]:
     rows = []
     for measure in measures:
         values: dict[str, float] = {}
         reasons: dict[str, str] = {}
-        for name, outcome in outcomes.items():
-            value = measure.take(outcome)
-            if value is None:
-                reasons[name] = _why_missing(outcome)
+        for name, runs in outcomes.items():
+            taken = [value for value in map(measure.take, runs) if value is not None]
+            if taken:
+                values[name] = statistics.median(taken)
             else:
-                values[name] = value
+                reasons[name] = _why_missing(runs[0])
         rows.append(Row(measure, values, reasons))
     return rows
 
 
 def summary_rows(runs: Sequence[RunOutcome], names: Sequence[str]) -> list[Row]:
     """Cold start (median over a client's datafeed runs) and peak RSS (max over its runs)."""
-    cold = Measure("cold start to first handled event (median of runs)", "s", lambda o: None)
+    cold = Measure(
+        "cold start to first handled event (median of its datafeed runs)", "s", lambda o: None
+    )
     rss = Measure("peak RSS of the client process (max of runs)", "MiB", lambda o: None, digits=0)
     cold_values: dict[str, float] = {}
     rss_values: dict[str, float] = {}
@@ -273,7 +287,9 @@ def _ratio(row: Row, name: str) -> str:
         return "-"
     if base == 0:
         return "=" if mine == 0 else "inf"
-    return f"x{mine / base:,.2f}"
+    ratio = mine / base
+    digits = 0 if ratio >= 100 else 1 if ratio >= 10 else 2
+    return f"x{ratio:,.{digits}f}"
 
 
 def render(rows: Sequence[Row], names: Sequence[str], missing_client: str) -> str:

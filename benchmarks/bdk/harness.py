@@ -44,7 +44,7 @@ SENDER = "bench.sender"
 STREAMS = 50
 """Every bot gets this many rooms shared with SENDER; workload events go round-robin."""
 STOP_AFTER_WARM = 1.0
-RUN_TIMEOUT = 240.0
+RUN_TIMEOUT = 420.0
 _run_numbers = count(1)
 
 
