@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from symbot.auth import CertificateAuth
@@ -29,10 +28,10 @@ KEY_AUTH = "/keyauth/v1/authenticate"
 
 @pytest.fixture
 async def served(bot_keys: KeyPair) -> AsyncIterator[Emulator]:
-    with anyio.fail_after(60):
-        async with Emulator() as emu:
-            emu.add_user(BOT, display_name="Echo Bot", public_key_pem=bot_keys.public_key_pem)
-            yield emu
+    """Served on loopback; no cancel scope spans the yield (timeouts: the client's own)."""
+    async with Emulator() as emu:
+        emu.add_user(BOT, display_name="Echo Bot", public_key_pem=bot_keys.public_key_pem)
+        yield emu
 
 
 def _client(emu: Emulator, auth: CertificateAuth, **overrides: Any) -> SymphonyClient:
