@@ -81,9 +81,10 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        exponent = max(attempt, 1) - 1
-        base = self.initial * self.multiplier**exponent if exponent < 64 else self.maximum
-        base = min(self.maximum, base)
+        try:
+            base = min(self.maximum, self.initial * self.multiplier ** (max(attempt, 1) - 1))
+        except OverflowError:
+            base = self.maximum
         delay = base * (1.0 - self.jitter * random.random())
         if retry_after is not None:
             delay = max(delay, retry_after)
