@@ -196,3 +196,4 @@ def test_backoff_grows_is_capped_jittered_and_honours_retry_after() -> None:
         assert all(base * 0.5 <= d <= base for d in delays)
     assert policy.backoff(1, retry_after=20.0) == 20.0
     assert RetryPolicy(jitter=0.0, initial=0.5).backoff(1) == 0.5
+    assert RetryPolicy(multiplier=1e5, maximum=3.0, jitter=0.0).backoff(10**6) == 3.0
