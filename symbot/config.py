@@ -122,8 +122,13 @@ def _check_url(name: str) -> Callable[[Any, Any, Any], None]:
     return check
 
 
-def _pod_url_default() -> Any:
-    return Factory(lambda self: self.pod_url, takes_self=True)
+def _role_url(name: str) -> Any:
+    """A role's base URL, defaulting to the pod's."""
+    return field(
+        default=Factory(lambda self: self.pod_url, takes_self=True),
+        converter=_normalise_url,
+        validator=_check_url(name),
+    )
 
 
 def _check_auth(_instance: Any, _attribute: Any, value: Any) -> None:
@@ -133,6 +138,10 @@ def _check_auth(_instance: Any, _attribute: Any, value: Any) -> None:
             f"{type(value).__name__} is neither credentials (with bind) nor an AuthProvider",
             "use RsaJwtAuth(...), CertificateAuth(...) or an object with `async def login()`",
         )
+
+
+def _optional_path(value: Any) -> Any:
+    return Path(value) if isinstance(value, str) else value
 
 
 def _check_ca_bundle(_instance: Any, _attribute: Any, value: Path | None) -> None:
@@ -153,20 +162,12 @@ class BotConfig:
 
     pod_url: str = field(converter=_normalise_url, validator=_check_url("pod_url"))
     auth: Any = field(validator=_check_auth)
-    agent_url: str = field(
-        default=_pod_url_default(), converter=_normalise_url, validator=_check_url("agent_url")
+    agent_url: str = _role_url("agent_url")
+    key_manager_url: str = _role_url("key_manager_url")
+    session_auth_url: str = _role_url("session_auth_url")
+    ca_bundle: Path | None = field(
+        default=None, converter=_optional_path, validator=_check_ca_bundle
     )
-    key_manager_url: str = field(
-        default=_pod_url_default(),
-        converter=_normalise_url,
-        validator=_check_url("key_manager_url"),
-    )
-    session_auth_url: str = field(
-        default=_pod_url_default(),
-        converter=_normalise_url,
-        validator=_check_url("session_auth_url"),
-    )
-    ca_bundle: Path | None = field(default=None, validator=_check_ca_bundle)
     proxy: str | None = None
     proxies: Mapping[str, str] = field(factory=dict, validator=_check_proxies)
     timeouts: Timeouts = field(factory=Timeouts)
@@ -175,18 +176,16 @@ class BotConfig:
     refresh_margin: float = field(
         default=60.0, validator=_at_least("refresh_margin", 0, strict=False)
     )
-    refresh_jitter: float = 0.1
+    refresh_jitter: float = field(
+        default=0.1, validator=_at_least("refresh_jitter", 0, strict=False)
+    )
     datafeed: DatafeedConfig = field(factory=DatafeedConfig)
     bot: BotSettings = field(factory=BotSettings)
 
     def url(self, role: Role) -> str:
-        urls: dict[str, str] = {
-            "pod": self.pod_url,
-            "agent": self.agent_url,
-            "key_manager": self.key_manager_url,
-            "session_auth": self.session_auth_url,
-        }
-        return urls[role]
+        """The base URL of `role`."""
+        url: str = getattr(self, f"{role}_url")
+        return url
 
     def proxy_for(self, role: Role) -> str | None:
         return self.proxies.get(role, self.proxy)
@@ -236,10 +235,6 @@ class ConfigKey:
         return "SYMBOT_" + self.key.upper().replace(".", "_")
 
 
-def _k(key: str, kind: str, default: str, description: str) -> ConfigKey:
-    return ConfigKey(key, kind, default, description)
-
-
 def _section(name: str, cls: type, docs: dict[str, tuple[str, str]]) -> list[ConfigKey]:
     """The keys of one attrs section class; defaults come from the class itself."""
 
@@ -252,36 +247,46 @@ def _section(name: str, cls: type, docs: dict[str, tuple[str, str]]) -> list[Con
             else str(value)
         )
 
-    return [_k(f"{name}.{f.name}", *docs[f.name][:1], shown(f.default), docs[f.name][1])
+    return [ConfigKey(f"{name}.{f.name}", *docs[f.name][:1], shown(f.default), docs[f.name][1])
             for f in fields(cls)]  # fmt: skip
 
 
 CONFIG_KEYS: tuple[ConfigKey, ...] = (
-    _k("pod_url", "str", "(required)", "Base URL of the pod, e.g. https://acme.symphony.com"),
-    _k("agent_url", "str", "pod_url", "Base URL of the agent"),
-    _k("key_manager_url", "str", "pod_url", "Base URL of the Key Manager"),
-    _k("session_auth_url", "str", "pod_url", "Base URL of session auth (certificate login)"),
-    _k("ca_bundle", "path", "system/certifi", "PEM file of CAs to trust instead of the default"),
-    _k("proxy", "str", "none", "HTTP(S) proxy URL for every role"),
-    *(_k(f"proxies.{r}", "str", "proxy", f"Proxy URL for the {r} role only") for r in ROLES),
-    _k("max_token_age", "float?", "none", "Renew tokens after this many seconds (no expiry known)"),
-    _k("refresh_margin", "float", "60", "Renew this many seconds before expiry"),
-    _k("refresh_jitter", "float", "0.1", "Random fraction taken off the wait before a renewal"),
-    _k("auth.type", "str", "from keys", '"rsa" or "certificate"'),
-    _k("auth.username", "str", "(rsa: required)", "The bot's service account username"),
-    _k("auth.private_key", "path", "none", "RSA private key (PEM, PKCS#1/#8)"),
-    _k("auth.passphrase", "str", "none", "Passphrase of an encrypted private key"),
-    _k("auth.passphrase_env", "str", "none", "Environment variable holding the passphrase"),
-    _k(
+    ConfigKey(
+        "pod_url", "str", "(required)", "Base URL of the pod, e.g. https://acme.symphony.com"
+    ),
+    ConfigKey("agent_url", "str", "pod_url", "Base URL of the agent"),
+    ConfigKey("key_manager_url", "str", "pod_url", "Base URL of the Key Manager"),
+    ConfigKey("session_auth_url", "str", "pod_url", "Base URL of session auth (certificate login)"),
+    ConfigKey(
+        "ca_bundle", "path", "system/certifi", "PEM file of CAs to trust instead of the default"
+    ),
+    ConfigKey("proxy", "str", "none", "HTTP(S) proxy URL for every role"),
+    *(ConfigKey(f"proxies.{r}", "str", "proxy", f"Proxy URL for the {r} role only") for r in ROLES),
+    ConfigKey(
+        "max_token_age", "float?", "none", "Renew tokens after this many seconds (no expiry known)"
+    ),
+    ConfigKey("refresh_margin", "float", "60", "Renew this many seconds before expiry"),
+    ConfigKey(
+        "refresh_jitter", "float", "0.1", "Random fraction taken off the wait before a renewal"
+    ),
+    ConfigKey("auth.type", "str", "from keys", '"rsa" or "certificate"'),
+    ConfigKey("auth.username", "str", "(rsa: required)", "The bot's service account username"),
+    ConfigKey("auth.private_key", "path", "none", "RSA private key (PEM, PKCS#1/#8)"),
+    ConfigKey("auth.passphrase", "str", "none", "Passphrase of an encrypted private key"),
+    ConfigKey("auth.passphrase_env", "str", "none", "Environment variable holding the passphrase"),
+    ConfigKey(
         "auth.previous_private_key", "path", "none", "Previous key, tried if the current is refused"
     ),
-    _k("auth.previous_passphrase", "str", "auth.passphrase", "Passphrase of the previous key"),
-    _k("auth.jwt_lifetime", "float", "240", "Login JWT lifetime in seconds (at most 300)"),
-    _k("auth.certificate", "path", "none", "Client certificate: PEM (cert [+ key]) or .p12"),
-    _k("auth.p12", "path", "none", "Client certificate as a PKCS#12 bundle"),
-    _k("auth.key", "path", "in certificate", "Private key of a PEM client certificate"),
-    _k("auth.password", "str", "none", "Password of the .p12 or of an encrypted PEM key"),
-    _k("auth.password_env", "str", "none", "Environment variable holding auth.password"),
+    ConfigKey(
+        "auth.previous_passphrase", "str", "auth.passphrase", "Passphrase of the previous key"
+    ),
+    ConfigKey("auth.jwt_lifetime", "float", "240", "Login JWT lifetime in seconds (at most 300)"),
+    ConfigKey("auth.certificate", "path", "none", "Client certificate: PEM (cert [+ key]) or .p12"),
+    ConfigKey("auth.p12", "path", "none", "Client certificate as a PKCS#12 bundle"),
+    ConfigKey("auth.key", "path", "in certificate", "Private key of a PEM client certificate"),
+    ConfigKey("auth.password", "str", "none", "Password of the .p12 or of an encrypted PEM key"),
+    ConfigKey("auth.password_env", "str", "none", "Environment variable holding auth.password"),
     *_section(
         "timeouts",
         Timeouts,
