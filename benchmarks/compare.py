@@ -17,7 +17,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -271,11 +271,11 @@ def summary_rows(runs: Sequence[RunOutcome], names: Sequence[str]) -> list[Row]:
     ]
 
 
-def _cell(row: Row, name: str, notes: list[str]) -> str:
+def _cell(row: Row, name: str, notes: list[str], not_run: Mapping[str, str]) -> str:
     if name in row.values:
         value = row.values[name]
         return f"{value:,.{row.measure.digits}f}"
-    reason = row.reasons.get(name, "not run")
+    reason = not_run.get(name) or row.reasons.get(name, "not run")
     if reason not in notes:
         notes.append(reason)
     return f"n/a [{notes.index(reason) + 1}]"
@@ -292,8 +292,9 @@ def _ratio(row: Row, name: str) -> str:
     return f"x{ratio:,.{digits}f}"
 
 
-def render(rows: Sequence[Row], names: Sequence[str], missing_client: str) -> str:
-    """The table in Markdown (also how it prints), then the notes its n/a cells point to."""
+def render(rows: Sequence[Row], names: Sequence[str], not_run: Mapping[str, str]) -> str:
+    """The table in Markdown (also how it prints), then the notes its n/a cells point to.
+    `not_run`: the clients that could not be started at all, and why."""
     others = [n for n in names if n != SYMBOT]
     header = ["workload", "unit", *names, *(f"{n} / symbot" for n in others), "better"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -302,13 +303,11 @@ def render(rows: Sequence[Row], names: Sequence[str], missing_client: str) -> st
         cells = [
             row.measure.label,
             row.measure.unit,
-            *(_cell(row, n, notes) for n in names),
+            *(_cell(row, n, notes, not_run) for n in names),
             *(_ratio(row, n) for n in others),
             "lower" if row.measure.lower_is_better else "higher",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    if missing_client:
-        notes.insert(0, f"BDK {missing_client}")
     lines.extend(["", *(f"[{i}] {note}" for i, note in enumerate(notes, 1))] if notes else [])
     return "\n".join(lines)
 
@@ -330,7 +329,9 @@ async def main() -> None:
     clients.append(Client.module("raw httpx", sys.executable, "benchmarks.bdk.client_httpx"))
     names = [client.name for client in clients]
     rows, runs = await run_all(plan(settings), clients)
-    table = render([*rows, *summary_rows(runs, names)], names, why_not)
+    not_run = {} if bdk is not None else {"BDK": why_not}
+    columns = names if bdk is not None else [SYMBOT, "BDK", *names[1:]]
+    table = render([*rows, *summary_rows(runs, names)], columns, not_run)
     print()
     print(table)
     RESULTS.write_text(_results_page(table, environment(names), settings))
