@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from symbot.auth import CertificateAuth, RsaJwtAuth
-from symbot.config import CONFIG_KEYS, BotConfig, DatafeedConfig
+from symbot.config import BotConfig, DatafeedConfig
+from symbot.config_file import CONFIG_KEYS
 from symbot.errors import ConfigError
 from symbot.retry import RetryPolicy
 
