@@ -1,15 +1,30 @@
-"""The `symbot` command line, run through its entry point."""
+"""The `symbot` command line: keygen, check, run and emulator, through their entry point
+and, where they serve or run until a signal, as real processes."""
 
 from __future__ import annotations
 
+import signal
 import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from symbot.cli import main
+from symbot.emulator import Emulator
+
+COMMANDS = ["demo", "emulator", "run", "check", "keygen"]
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SYMBOT = [sys.executable, "-m", "symbot.cli"]
+
+
+# --- keygen and help ------------------------------------------------------------------------
 
 
 def test_keygen_writes_private_pkcs8_key_0600_and_prints_public_key(
@@ -46,9 +61,197 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0
-    commands = ["keygen"]
-    assert all(name in capsys.readouterr().out for name in commands)
-    for name in commands:
+    overview = capsys.readouterr().out
+    assert all(name in overview for name in COMMANDS)
+    for name in COMMANDS:
         with pytest.raises(SystemExit) as exit_info:
             main([name, "--help"])
         assert exit_info.value.code == 0
+        assert "usage: symbot " + name in capsys.readouterr().out
+
+
+def test_one_commands_defaults_do_not_leak_into_another() -> None:
+    from symbot.cli import _build_parser
+
+    parser = _build_parser()
+    assert parser.parse_args(["check"]).log_level == "ERROR"
+    assert parser.parse_args(["run", "bot:Bot"]).log_level == "INFO"
+
+
+# --- check --------------------------------------------------------------------------------
+
+
+def write_config(emu: Emulator, tmp_path: Path, username: str = "bot") -> Path:
+    """A symbot.toml for `username` (whose key the emulator generated) against `emu`."""
+    key = tmp_path / f"{username}.pem"
+    if not key.exists():
+        emu.user(username).write_private_key(key)
+    path = tmp_path / f"{username}.toml"
+    path.write_text(emu.bot_config_toml(username, key))
+    return path
+
+
+@pytest.mark.anyio
+async def test_check_logs_in_and_reports_the_bots_identity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with Emulator() as emu:
+        user = emu.add_user("bot", display_name="Check Bot")
+        config = write_config(emu, tmp_path)
+        status = await anyio.to_thread.run_sync(main, ["check", "-c", str(config)])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert f"bot, user id {user.user_id} (Check Bot)" in out
+    assert "pod and key manager: OK" in out
+    assert "All checks passed" in out
+
+
+@pytest.mark.anyio
+async def test_check_names_the_refused_endpoint_and_what_to_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with Emulator() as emu:
+        emu.add_user("bot")
+        emu.add_user("impostor")
+        emu.user("impostor").write_private_key(tmp_path / "bot.pem")  # not bot's key
+        config = write_config(emu, tmp_path)
+        status = await anyio.to_thread.run_sync(main, ["check", "-c", str(config)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "login     FAILED:" in out
+    assert "/pubkey/authenticate answered 401 for user 'bot'" in out
+    assert "public key matches the private key" in out
+    assert "-----BEGIN" not in out
+
+
+def test_check_explains_a_config_mistake_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "symbot.toml"
+    config.write_text('pod_ulr = "https://acme.symphony.com"\n')
+    assert main(["check", "-c", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "config    FAILED: pod_ulr: unknown key" in out
+    assert "did you mean 'pod_url'?" in out
+
+
+def test_check_says_which_host_it_could_not_reach(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "symbot.toml"
+    key = tmp_path / "bot.pem"
+    Emulator().add_user("bot").write_private_key(key)
+    config.write_text(
+        f'pod_url = "https://127.0.0.1:9"\n[auth]\nusername = "bot"\nprivate_key = "{key}"\n'
+    )
+    assert main(["check", "-c", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "login     FAILED: POST https://127.0.0.1:9/" in out
+    assert "reachable from this machine" in out
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def test_run_explains_a_target_that_is_not_a_bot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "symbot.toml"
+    config.write_text('pod_url = "https://acme.symphony.com"\n[auth]\nusername = "bot"\n'
+                      'private_key = "bot.pem"\n')  # fmt: skip
+    assert main(["run", f"{EXAMPLES / 'echo_bot.py'}:Nope", "-c", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "'Nope' in" in err
+    assert "it defines EchoBot" in err
+    assert main(["run", "no_such_module_here:Bot", "-c", str(config)]) == 1
+    assert "no module named 'no_such_module_here'" in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+async def test_run_serves_the_bot_until_sigterm_then_stops_cleanly(tmp_path: Path) -> None:
+    async with Emulator() as emu:
+        emu.add_user("bot")
+        emu.add_user("alice")
+        config = write_config(emu, tmp_path)
+        im = emu.create_im("alice", "bot")
+        target = f"{EXAMPLES / 'echo_bot.py'}:EchoBot"
+        process = await anyio.open_process(
+            [*SYMBOT, "run", target, "-c", str(config)], stderr=subprocess.PIPE
+        )
+        try:
+            with anyio.fail_after(30):
+                while not emu.feeds("bot"):  # noqa: ASYNC110 - the emulator has no change hook
+                    await anyio.sleep(0.05)
+                emu.send("alice", im, "/echo over the wire")
+                while not [m for m in emu.sent_messages() if m.sender == "bot"]:  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+                process.send_signal(signal.SIGTERM)
+                status = await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        assert process.stderr is not None
+        log = (await process.stderr.receive(1_000_000)).decode()
+    assert status == 0, log
+    assert [m.text for m in emu.sent_messages() if m.sender == "bot"] == ["over the wire"]
+    assert "INFO  auth      bot@127.0.0.1: logged in" in log
+    assert "SIGTERM received: stopping" in log
+
+
+# --- emulator -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emulator_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+    """`symbot emulator` on free ports, and its output up to the ready banner's last line."""
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and command
+        [*SYMBOT, "emulator", "--port", "0", "--https-port", "0", "--dir", str(tmp_path),
+         "--users", "alice", "--bot-username", "devbot"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("     symbot run"):
+                break
+        yield process, lines
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        watchdog.cancel()
+
+
+def test_emulator_command_prints_urls_and_a_config_that_check_accepts(
+    tmp_path: Path,
+    emulator_process: tuple[subprocess.Popen[str], list[str]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    process, lines = emulator_process
+    banner = "\n".join(lines)
+    assert "HTTPS  https://127.0.0.1:" in banner
+    assert f"CA     {tmp_path / 'emulator-ca.pem'}" in banner
+    assert "user   alice: IM with the bot" in banner
+    config = tmp_path / "symbot.toml"
+    assert 'username = "devbot"' in config.read_text()
+    assert config.read_text().strip() in banner  # the printed TOML is the written one
+    key = tmp_path / "devbot-private-key.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+    assert main(["check", "-c", str(config)]) == 0, capsys.readouterr().out
+    assert main(["check", "-c", str(tmp_path / "symbot-cert.toml")]) == 0
+    assert "session auth and key manager: OK" in capsys.readouterr().out
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=15) == 0
+    assert process.stdout is not None
+    assert "emulator stopped" in process.stdout.read()
