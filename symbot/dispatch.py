@@ -114,7 +114,8 @@ class Dispatcher:
     ) -> None:
         self._route = route
         self._on_error = on_error
-        self._parse = parse
+        self.parse = parse
+        """The event parser (`parse_event`); replaceable, e.g. to measure the rest."""
         self.limiter = anyio.CapacityLimiter(concurrency)
         self.seen = SeenEvents(dedupe_size)
         self.ignore_own_events = ignore_own_events
@@ -175,7 +176,7 @@ class Dispatcher:
                 raise EventParseError(raw.event_id, "not valid JSON")
             if not isinstance(raw, Mapping):
                 raise EventParseError(None, f"a JSON {type(raw).__name__}, not an object")
-            return self._parse(raw)
+            return self.parse(raw)
         except EventParseError as exc:
             self.stats.malformed_events += 1
             logger.warning("skipping event %s: %s", exc.event_id or "<no id>", exc.problem)
@@ -194,17 +195,21 @@ class Dispatcher:
         )
 
     async def _run_group(self, events: list[Event], outcome: _Outcome) -> None:
+        try:
+            self.limiter.acquire_nowait()  # no scheduling round trip while a slot is free
+        except anyio.WouldBlock:
+            await self.limiter.acquire()
         token = _in_handler.set(True)
         try:
-            async with self.limiter:
-                for event in events:
-                    if not await self._handle(event):
-                        outcome.redeliver = True
-                        return
-                    self.seen.add(event.id)
-                    self.stats.events_handled += 1
+            for event in events:
+                if not await self._handle(event):
+                    outcome.redeliver = True
+                    return
+                self.seen.add(event.id)
+                self.stats.events_handled += 1
         finally:
             _in_handler.reset(token)
+            self.limiter.release()
 
     async def _handle(self, event: Event) -> bool:
         """Run every handler for `event`; False if one asked for redelivery."""

@@ -8,6 +8,7 @@ from attrs import evolve
 
 from symbot.bot import Bot
 from symbot.config import BotConfig, DatafeedConfig
+from symbot.datafeed import MalformedEvent, parse_read_body
 from symbot.emulator import Emulator
 from symbot.handlers import on_message
 from symbot.messages import Message
@@ -196,3 +197,23 @@ async def test_a_handler_can_stop_the_bot() -> None:
             await bot.started.wait()
             emu.send("alice", im, "please quit")
     assert [m.text for m in emu.sent_messages() if m.sender == "bot"] == ["bye"]
+
+
+def test_a_read_body_with_a_broken_event_is_salvaged() -> None:
+    body = (
+        b'{"events":[{"id":"a","type":"X"},{"id":"broken","payload":{,'
+        b'{"id":"b","type":"X"},[1]],"ackId":"feed.7"}'
+    )
+    events, ack_id = parse_read_body(body)
+    assert ack_id == "feed.7"
+    assert events[0] == {"id": "a", "type": "X"}
+    assert isinstance(events[1], MalformedEvent)
+    assert events[1].event_id == "broken"
+    assert events[2:] == [{"id": "b", "type": "X"}, [1]]
+
+
+def test_a_read_body_without_an_ack_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="ackId"):
+        parse_read_body(b'{"events": [], "ackid": "x"}')
+    with pytest.raises(ValueError, match="ackId"):
+        parse_read_body(b"<html>502 Bad Gateway</html>")
