@@ -193,3 +193,24 @@ async def test_characters_xml_cannot_carry_are_dropped_from_sent_text() -> None:
         sent = await h.bot.send_message(im, "a\x00b\x07c\nd")
         assert sent is not None
         assert (await h.next_reply(im)).text == "abc\nd"
+
+
+async def test_from_user_mentioned_and_predicate_filters() -> None:
+    class Picky(Bot):
+        @on_message(from_user="bob", predicate=lambda msg: msg.text.endswith("?"))
+        async def answer_bob(self, msg: Message) -> None:
+            await msg.reply("bob asked")
+
+        @on_message(mentioned=True)
+        async def noticed(self, msg: Message) -> None:
+            await msg.reply(f"{msg.sender.username} mentioned me")
+
+    async with BotHarness(Picky) as h:
+        room = h.room("picky", ["alice", "bob"])
+        await h.say("alice", room, "why?")
+        await h.say("bob", room, "statement.")
+        await h.say("bob", room, "why?")
+        assert (await h.next_reply(room)).text == "bob asked"
+        await h.say("alice", room, "hello", mention_bot=True)
+        assert (await h.next_reply(room)).text == "alice mentioned me"
+        assert [m.text for m in h.replies(room)] == ["bob asked", "alice mentioned me"]

@@ -217,3 +217,14 @@ def test_a_read_body_without_an_ack_id_is_refused() -> None:
         parse_read_body(b'{"events": [], "ackid": "x"}')
     with pytest.raises(ValueError, match="ackId"):
         parse_read_body(b"<html>502 Bad Gateway</html>")
+
+
+async def test_a_401_that_survives_the_replay_forces_a_new_login() -> None:
+    async with BotHarness(Echo, configure=fast) as h:
+        im = h.im("alice")
+        h.emulator.fault(READ, status=401, count=2)  # the auth flow's replay gets one too
+        await h.say("alice", im, "wakes the pending read")
+        assert (await h.next_reply(im)).text == "wakes the pending read"
+        await h.say("alice", im, "still authorised")
+        assert (await h.next_reply(im)).text == "still authorised"
+        assert h.bot.feed_stats.auth_refreshes == 1

@@ -202,3 +202,21 @@ async def test_malformed_events_are_logged_and_skipped(caplog: pytest.LogCapture
     messages = [r.getMessage() for r in caplog.records if r.name == "symbot.dispatch"]
     assert any("broken-1" in m for m in messages)
     assert any("broken-2" in m for m in messages)
+
+
+async def test_a_batch_slower_than_the_visibility_timeout_is_warned_of(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Sluggish(RecordingBot):
+        visibility_timeout = 0.05
+
+        @on_message()
+        async def dawdle(self, msg: Message) -> None:
+            await anyio.sleep(0.1)
+
+    async with BotHarness(Sluggish) as h:
+        await h.say("alice", h.im("alice"), "take your time")
+        await h.wait_until(lambda: h.bot.stats.events_handled == 1)
+        assert h.bot.stats.slow_batches == 1
+    [warning] = [r for r in caplog.records if "visibility timeout" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
