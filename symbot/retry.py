@@ -204,7 +204,10 @@ async def send_with_retry(
     )
 
     async def attempt() -> httpx.Response:
-        return await send()
+        try:
+            return await send()
+        except ssl.SSLError as exc:  # httpcore's anyio backend lets TLS alerts on read escape raw
+            raise httpx.ReadError(f"TLS error: {exc.reason or exc}") from exc
 
     try:
         response: httpx.Response = await retrying(attempt)

@@ -20,12 +20,13 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple, Unpack
 from urllib.parse import unquote
 
 import anyio
@@ -68,6 +69,34 @@ def server_ssl_context(
         context.load_verify_locations(cadata=client_ca_pem.decode("ascii"))
         context.verify_mode = ssl.CERT_OPTIONAL
     return context
+
+
+_T = TypeVar("_T")
+_Args = TypeVarTuple("_Args")
+
+
+class _AlertingTLSStream(TLSStream):
+    """anyio's TLS stream, except that a failed handshake still sends its TLS alert.
+
+    anyio drops the alert OpenSSL queued ("unknown ca", "certificate required") when the
+    handshake fails; a real server sends it, and clients tell a refused certificate from a
+    dropped connection by it.
+    """
+
+    async def _call_sslobject_method(
+        self, func: Callable[[Unpack[_Args]], _T], *args: *_Args
+    ) -> _T:
+        try:
+            return await super()._call_sslobject_method(func, *args)
+        except ssl.SSLError:
+            alert = self._write_bio.read()
+            if alert:
+                with (
+                    anyio.move_on_after(1),
+                    contextlib.suppress(OSError, anyio.BrokenResourceError),
+                ):
+                    await self.transport_stream.send(alert)
+            raise
 
 
 class AsgiServer:
@@ -158,7 +187,7 @@ class AsgiServer:
         """The TLS stream over `sock`, or `sock` itself when the handshake failed."""
         with anyio.move_on_after(HANDSHAKE_TIMEOUT):
             try:
-                return await TLSStream.wrap(
+                return await _AlertingTLSStream.wrap(
                     sock, server_side=True, ssl_context=context, standard_compatible=False
                 )
             except GONE as exc:

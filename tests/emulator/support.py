@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -27,3 +28,14 @@ def assert_refused(response: httpx.Response, status: int = 401) -> None:
     assert body["code"] == status
     assert isinstance(body["message"], str)
     assert body["message"]
+
+
+def tls_alert_of(exc: BaseException) -> str:
+    """The TLS alert behind a failed request, wherever the client library put it: httpx on
+    asyncio lets the `ssl.SSLError` escape raw, on trio it is the cause of a `ReadError`."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, ssl.SSLError) and "ALERT" in str(current.reason or "").upper():
+            return str(current.reason)
+        current = current.__cause__ or current.__context__
+    return ""
