@@ -123,7 +123,8 @@ class Bot:
         """Called once the bot knows who it is, before the datafeed is read."""
 
     async def on_stop(self) -> None:
-        """Called after the datafeed stopped, while messages can still be sent."""
+        """Called after the datafeed stopped, while messages can still be sent; cancelled
+        after `config.bot.stop_timeout` seconds."""
 
     async def on_error(self, exc: Exception, event: Event) -> None:
         """Called with every exception a handler raised (already logged with its traceback)."""
@@ -189,6 +190,7 @@ class Bot:
                             await self._run_on_stop()
         finally:
             self._client = self._outbox = self._loop = self._serve_scope = None
+            self._stop_timeout = None
             self._stopped.set()
             self._stopped = None
             if self.started.is_set():
@@ -232,7 +234,7 @@ class Bot:
             self._feed_position = (loop.feed_id, loop.ack_id)
 
     async def _run_on_stop(self) -> None:
-        timeout = self._stop_timeout or self.config.bot.stop_timeout
+        timeout = self.config.bot.stop_timeout  # its own budget, whatever the drain got
         with anyio.CancelScope(shield=True) as scope:
             scope.deadline = anyio.current_time() + timeout
             try:
@@ -257,7 +259,6 @@ class Bot:
             self._serve_scope.cancel()  # still logging in: nothing to drain
         if not in_handler():
             await stopped.wait()
-        self._stop_timeout = None
 
     def run(self, *, backend: str = "asyncio") -> None:
         """Serve until SIGINT/SIGTERM (graceful `stop()`; a second signal cancels at once)."""

@@ -141,25 +141,28 @@ class DatafeedLoop:
     async def run(self, *, on_ready: Callable[[], object] | None = None) -> None:
         """Read until `stop()`; `on_ready` is called once the feed exists, before the first
         read. Returns after stop; may be called again afterwards."""
-        self._stopping = False
-        self._drain_timeout = None
         ready = False
-        while not self._stopping:
-            batch: Batch | None = None
-            with anyio.CancelScope() as self._intake:
-                if self.feed_id is None:
-                    await self._open_feed()
-                if not ready and on_ready is not None:
-                    on_ready()
-                ready = True
-                batch = await self._read_once()
-            self._intake = None
-            if batch is None:
-                continue
-            if batch.events:
-                await self._deliver(batch)
-            else:
-                self.ack_id = batch.ack_id  # a long-poll that timed out: nothing to handle
+        try:
+            while not self._stopping:  # stop() may come before run() starts, too
+                batch: Batch | None = None
+                with anyio.CancelScope() as self._intake:
+                    if self.feed_id is None:
+                        await self._open_feed()
+                    if not ready and on_ready is not None:
+                        on_ready()
+                    ready = True
+                    batch = await self._read_once()
+                self._intake = None
+                if batch is None:
+                    continue
+                if batch.events:
+                    await self._deliver(batch)
+                else:
+                    self.ack_id = batch.ack_id  # a long-poll that timed out: nothing to handle
+        finally:
+            self._stopping = False
+            self._drain_timeout = None
+            self._intake = self._drain = None
         logger.info("datafeed loop stopped (feed %s)", self.feed_id)
 
     def stop(self, drain_timeout: float | None = None) -> None:
