@@ -172,6 +172,8 @@ class Dispatcher:
 
     def _parse_one(self, raw: object) -> Event | None:
         try:
+            if type(raw) is dict:  # the usual case, without an ABC check
+                return self.parse(raw)
             if isinstance(raw, MalformedEvent):
                 raise EventParseError(raw.event_id, "not valid JSON")
             if not isinstance(raw, Mapping):
