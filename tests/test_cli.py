@@ -255,3 +255,21 @@ def test_emulator_command_prints_urls_and_a_config_that_check_accepts(
     assert process.wait(timeout=15) == 0
     assert process.stdout is not None
     assert "emulator stopped" in process.stdout.read()
+
+
+@pytest.mark.anyio
+async def test_run_with_refused_credentials_says_why_and_exits_1(tmp_path: Path) -> None:
+    async with Emulator() as emu:
+        emu.add_user("bot")
+        emu.add_user("impostor").write_private_key(tmp_path / "bot.pem")  # not bot's key
+        config = write_config(emu, tmp_path)
+        target = f"{EXAMPLES / 'echo_bot.py'}:EchoBot"
+        with anyio.fail_after(60):
+            result = await anyio.run_process(
+                [*SYMBOT, "run", target, "-c", str(config)], check=False
+            )
+    assert result.returncode == 1
+    err = result.stderr.decode()
+    assert "symbot run: login of user 'bot' refused:" in err
+    assert "Traceback" not in err
+    assert "answered 401" in err
