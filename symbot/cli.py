@@ -8,6 +8,7 @@ printed as one plain sentence, naming what failed and the fix, with exit status 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import importlib.util
 import inspect
@@ -76,7 +77,20 @@ def _emulator(args: argparse.Namespace) -> int:
         expiry_hint=not args.no_expiry_hint,
         chat=args.chat,
     )
-    anyio.run(lambda: serve_emulator(options, sys.stdout), backend=args.backend)
+    try:
+        anyio.run(lambda: serve_emulator(options, sys.stdout), backend=args.backend)
+    except OSError as exc:  # a port in use, a directory that cannot be written, a missing key
+        if exc.errno == errno.EADDRINUSE:
+            ports = f"{options.http_port} or {options.https_port}"
+            problem = f"port {ports} on {options.host} is in use; choose others with "
+            fix = "--port and --https-port (0: any free port)"
+        else:
+            problem, fix = (
+                f"{exc.filename}: {exc.strerror or exc}; ",
+                "check --dir and --private-key",
+            )
+        print(f"symbot emulator: {problem}{fix}", file=sys.stderr)
+        return 1
     return 0
 
 

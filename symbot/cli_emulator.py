@@ -54,7 +54,7 @@ def _bot_public_key(options: EmulatorOptions, out: TextIO) -> tuple[Path, bytes]
         print(f"using the bot's private key {path}", file=out)
     else:
         if options.private_key is not None:
-            raise FileNotFoundError(f"--private-key {path} does not exist")
+            raise FileNotFoundError(2, "--private-key does not exist", str(path))
         print(f"generating a {options.key_bits}-bit RSA key for {options.bot_username}", file=out)
         pair = generate_key_pair(options.key_bits)
         write_private_key(path, pair.private_pem)

@@ -4,6 +4,7 @@ and, where they serve or run until a signal, as real processes."""
 from __future__ import annotations
 
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -273,3 +274,15 @@ async def test_run_with_refused_credentials_says_why_and_exits_1(tmp_path: Path)
     assert "symbot run: login of user 'bot' refused:" in err
     assert "Traceback" not in err
     assert "answered 401" in err
+
+
+def test_emulator_on_a_port_in_use_says_so_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["emulator", "--port", str(port), "--https-port", "0", "--dir", str(tmp_path)]
+        assert main(argv) == 1
+    assert f"port {port} or 0 on 127.0.0.1 is in use" in capsys.readouterr().err
