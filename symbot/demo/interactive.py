@@ -93,9 +93,7 @@ async def _admin(stage: Stage, command: str) -> None:
         emu.revoke_tokens(BOT)
         note("pod", f"an administrator revokes every token {BOT} holds; say something")
     elif command == "!delete-feed":
-        for feed in emu.feeds(BOT):
-            emu.delete_feed(feed.feed_id)
-        note("agent", f"{BOT}'s datafeed deleted")
+        stage.delete_feeds()
     elif command == "!stats":
         await stage.wait_until(lambda: not stage.lost(), timeout=2)  # handlers still running
         counts = stage.counts()

@@ -28,6 +28,7 @@ class Summary:
     logins: Counts
     relogins_after_revocation: int | None  # None: no revocation scene (interactive)
     feeds_created: int
+    feeds_deleted: int
     events_lost: int
 
     @property
@@ -82,10 +83,7 @@ async def play(stage: Stage) -> int:
     )
 
     heading("5 · the datafeed is deleted on the server")
-    old_feeds = {feed.feed_id for feed in emu.feeds(BOT)}
-    for feed_id in old_feeds:
-        emu.delete_feed(feed_id)
-    note("agent", f"datafeed deleted ({len(old_feeds)} feed)")
+    old_feeds = stage.delete_feeds()
     await stage.wait_until(
         lambda: any(feed.feed_id not in old_feeds for feed in emu.feeds(BOT)), timeout=10
     )
@@ -105,6 +103,7 @@ def summarize(stage: Stage, relogins_after_revocation: int | None) -> Summary:
         logins=stage.counts(),
         relogins_after_revocation=relogins_after_revocation,
         feeds_created=stage.bot.feed_stats.feeds_created,
+        feeds_deleted=stage.feeds_deleted,
         events_lost=len(lost),
     )
 
@@ -123,7 +122,10 @@ def print_summary(stage: Stage, summary: Summary) -> None:
         f"key manager{why}"
     )
     plain(f"  401s              {summary.logins.unauthorized}")
-    plain(f"  datafeeds         {summary.feeds_created} created (1 deleted by the server)")
+    plain(
+        f"  datafeeds         {summary.feeds_created} created, "
+        f"{summary.feeds_deleted} deleted by the server"
+    )
     plain(f"  events lost       {summary.events_lost}")
     verdict = "every promise held" if summary.ok else "SOMETHING WENT WRONG (see above)"
     plain(f"\n{verdict}. Next: symbot emulator, then symbot run (see docs/getting-started.md)")

@@ -73,6 +73,7 @@ class Stage:
         self.seen_by_bot: set[str] = set()
         self.replies_expected = 0
         self.replies_missing = 0
+        self.feeds_deleted = 0
         self._printed = 0
         self._stack = AsyncExitStack()
         self._task_group: TaskGroup | None = None
@@ -230,6 +231,16 @@ class Stage:
         while True:
             self._print_new()
             await anyio.sleep(0.02)
+
+    def delete_feeds(self) -> set[str]:
+        """Delete the bot's datafeeds on the server, as an agent whose feed expired would;
+        returns their ids."""
+        feed_ids = {feed.feed_id for feed in self.emulator.feeds(BOT)}
+        for feed_id in feed_ids:
+            self.emulator.delete_feed(feed_id)
+        self.feeds_deleted += len(feed_ids)
+        self.transcript.note("agent", f"{BOT}'s datafeed deleted on the server")
+        return feed_ids
 
     # -- what happened ------------------------------------------------------------------
 
