@@ -71,7 +71,6 @@ class Stage:
         self.sent_to_bot: list[str] = []
         """Ids of the messages people sent where the bot can see them."""
         self.seen_by_bot: set[str] = set()
-        self.replies_expected = 0
         self.replies_missing = 0
         self.feeds_deleted = 0
         self._printed = 0
@@ -128,7 +127,7 @@ class Stage:
         note("setup", f"starting {BOT}: login, who am I, datafeed")
         task_group = await self._stack.enter_async_context(anyio.create_task_group())
         self._task_group = task_group
-        task_group.start_soon(self._serve, self.bot)
+        task_group.start_soon(self.bot.serve)
         task_group.start_soon(self._follow)
         with anyio.fail_after(30):
             await self.bot.started.wait()
@@ -145,9 +144,6 @@ class Stage:
             symbot_logger.setLevel(previous)
 
         self._stack.callback(restore)
-
-    async def _serve(self, bot: DeskBot) -> None:
-        await bot.serve()
 
     async def __aexit__(
         self,
@@ -202,7 +198,6 @@ class Stage:
 
     async def expect_reply(self, stream_id: str, before: int, timeout: float = 10.0) -> bool:  # noqa: ASYNC109
         """Wait until the bot has sent more than `before` messages into `stream_id`."""
-        self.replies_expected += 1
         if await self.wait_until(lambda: self.bot_messages(stream_id) > before, timeout):
             return True
         self.replies_missing += 1
