@@ -369,7 +369,7 @@ def parse_read_body(body: bytes) -> tuple[list[object], str]:
     text = body.decode("utf-8", errors="replace")
     try:
         payload = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # json recurses: ~1,000 levels deep is an error too
         return _salvage(text)
     if not isinstance(payload, dict) or not isinstance(payload.get("ackId"), str):
         raise ValueError("datafeed read answered a body without an ackId")
@@ -417,7 +417,7 @@ def _decode_at(text: str, pos: int) -> tuple[object, int] | None:
     nothing; else None."""
     try:
         value, end = _DECODER.raw_decode(text, pos)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     after = text[end:].lstrip()
     return (value, end) if not after or after.startswith(",") else None

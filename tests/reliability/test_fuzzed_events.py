@@ -32,14 +32,6 @@ DEEP_FRAGMENTS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: symbot/datafeed.py parse_read_body (json.loads, line ~371) and _decode_at "
-        "(raw_decode, line ~419) catch only ValueError; deep nesting raises RecursionError, "
-        "which escapes DatafeedLoop._read_once and ends Bot.serve()"
-    ),
-)
 @pytest.mark.parametrize("fragment", DEEP_FRAGMENTS.values(), ids=list(DEEP_FRAGMENTS))
 async def test_a_deeply_nested_event_is_skipped_and_the_loop_goes_on(fragment: str) -> None:
     async with Emulator(
