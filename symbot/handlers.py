@@ -35,6 +35,7 @@ Rules:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import re
@@ -358,6 +359,17 @@ class _Matcher:
         return Invocation(self.func, (msg,), kwargs, spec=spec)
 
 
+def _method_proxy(method: Any) -> Any:
+    """A plain async function calling `method`, with its signature (`self` already bound)
+    but none of its attributes, so the specs stored on the class's function are not copied."""
+
+    @functools.wraps(method, updated=())
+    async def proxy(*args: Any, **kwargs: Any) -> Any:
+        return await method(*args, **kwargs)
+
+    return proxy
+
+
 def _registering(
     decorator: Callable[P, Callable[[F], F]],
 ) -> Callable[Concatenate[Registry, P], Callable[[F], F]]:
@@ -365,7 +377,14 @@ def _registering(
 
     def method(registry: Registry, /, *args: P.args, **kwargs: P.kwargs) -> Callable[[F], F]:
         decorate = decorator(*args, **kwargs)
-        return lambda func: registry.add_function(decorate(func))
+
+        def register(func: F) -> F:
+            if inspect.ismethod(func):  # a bound method takes no attributes: register a proxy
+                registry.add_function(decorate(_method_proxy(func)))
+                return func
+            return registry.add_function(decorate(func))
+
+        return register
 
     method.__name__ = method.__qualname__ = getattr(decorator, "__name__", "decorator")
     method.__doc__ = f"`{method.__name__}(...)` that also registers the function here."

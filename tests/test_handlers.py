@@ -525,3 +525,26 @@ def test_command_annotations_that_do_not_resolve_are_refused() -> None:
 
     with pytest.raises(TypeError, match="cannot resolve the type of 'when'"):
         command("/x")(unknown)
+
+
+async def test_instance_level_decorators_accept_bound_methods() -> None:
+    class Desk:
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        async def welcome(self, event: Event) -> None:
+            self.seen.append(event.type)
+
+        async def price(self, msg: Message, symbol: str) -> None:
+            self.seen.append(symbol)
+
+    desk = Desk()
+    registry = Registry()
+    assert registry.on_event("USERJOINEDROOM")(desk.welcome) == desk.welcome
+    registry.command("/price")(desk.price)
+    assert not hasattr(Desk.welcome, HANDLERS_ATTR)  # the class's function is left alone
+
+    for event in (joined_event(), message_event("/price AAPL")):
+        for invocation in registry.match(event, CTX):
+            await invocation()
+    assert desk.seen == ["USERJOINEDROOM", "AAPL"]
