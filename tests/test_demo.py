@@ -21,7 +21,7 @@ def test_the_scripted_demo_shows_the_auth_lifecycle_and_loses_nothing(backend: s
     assert run_demo(out, backend=backend) == 0, out.getvalue()
     transcript = out.getvalue()
 
-    assert "auth      logged in (login #1)" in transcript
+    assert "auth      logged in (login #1: first login" in transcript
     assert "deskbot → alice: AAPL 187.20" in transcript
     assert "bob → #trading: @DeskBot /price MSFT" in transcript
     assert "deskbot → #trading: MSFT 411.35" in transcript

@@ -67,7 +67,7 @@ class TokenAuth(httpx.Auth):
             return
         await response.aread()  # small body; lets the connection be reused
         logger.debug("%s %s answered 401; refreshing tokens", request.method, request.url)
-        fresh = await self._session.refresh(stale=tokens)
+        fresh = await self._session.refresh(stale=tokens, reason="after a 401")
         self._apply(request, fresh)
         yield request
 
@@ -122,20 +122,20 @@ class AuthSession:
         """Valid tokens: logs in the first time, and again once a known expiry has passed."""
         tokens = self._tokens
         if tokens is None:
-            return await self._single_flight(_NOT_YET)
+            return await self._single_flight(_NOT_YET, "first login")
         if tokens.expires_at is not None and time.time() >= tokens.expires_at:
-            return await self._single_flight(tokens)
+            return await self._single_flight(tokens, "tokens expired")
         return tokens
 
-    async def refresh(self, stale: Tokens | None = None) -> Tokens:
+    async def refresh(self, stale: Tokens | None = None, *, reason: str = "refresh") -> Tokens:
         """Replace `stale` with fresh tokens (one login for any number of callers).
 
         If `stale` was already replaced, the current tokens are returned without a login.
-        `stale=None` forces a new login.
+        `stale=None` forces a new login. `reason` is logged with the login.
         """
-        return await self._single_flight(stale)
+        return await self._single_flight(stale, reason)
 
-    async def _single_flight(self, stale: object) -> Tokens:
+    async def _single_flight(self, stale: object, reason: str) -> Tokens:
         ticket = self._attempts_done
         async with self._lock:
             current = self._tokens
@@ -143,9 +143,10 @@ class AuthSession:
                 return current
             if self._attempts_done > ticket and self._last_error is not None:
                 raise self._last_error  # a login made while we waited just failed
-            return await self._login()
+            return await self._login(reason)
 
-    async def _login(self) -> Tokens:
+    async def _login(self, reason: str) -> Tokens:
+        started = time.monotonic()
         try:
             tokens = await self.provider.login()
         except Exception as exc:
@@ -159,7 +160,12 @@ class AuthSession:
         self._tokens = tokens
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
-        logger.info("logged in (login #%d)", self.logins)
+        logger.info(
+            "logged in (login #%d: %s, %.0f ms)",
+            self.logins,
+            reason,
+            (time.monotonic() - started) * 1000,
+        )
         return tokens
 
     def next_refresh_in(self, tokens: Tokens, now: float | None = None) -> float | None:
@@ -202,7 +208,7 @@ class AuthSession:
                 failures = 0  # someone else renewed the tokens meanwhile
                 continue
             try:
-                await self.refresh(stale=tokens)
+                await self.refresh(stale=tokens, reason="renewal before expiry")
             except Exception as exc:
                 failures += 1
                 logger.warning(

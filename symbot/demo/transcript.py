@@ -5,7 +5,7 @@ time between them (a token renewal, a re-login) can be read off the page::
 
     [00.84] alice → #trading: @DeskBot /price AAPL
     [00.91] deskbot → #trading: AAPL 187.20
-    [03.12]     auth      logged in (login #2)
+    [03.12]     auth      logged in (login #2: renewal before expiry, 12 ms)
 
 symbot's own log records become indented lines (`TranscriptHandler`), after the same
 redaction as every other log output (`symbot.logs.RedactingFilter`).
@@ -60,7 +60,7 @@ class Transcript:
         self._write(f"\n── {title} " + "─" * max(3, 60 - len(title)) + "\n")
 
     def note(self, component: str, text: str, *, when: float | None = None) -> None:
-        """What symbot or the stage did: `[03.12]     auth      logged in (login #2)`."""
+        """What symbot or the stage did: `[03.12]     auth      logged in (login #2: …)`."""
         self.line(f"{_INDENT[:4]}{component:<9} {text}", when=when)
 
     def message(self, sender: str, place: str, text: str, *, when: float | None = None) -> None:
