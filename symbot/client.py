@@ -177,14 +177,19 @@ class SymphonyClient:
         path: str,
         *,
         raise_for_status: bool = True,
+        idempotent: bool = True,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send with the retry policy. Returns the response; unless `raise_for_status` is
         False, an error status still there after retries raises `ApiError` (or a subclass).
-        Network failures that outlive the policy raise `TransportError`."""
+        Network failures that outlive the policy raise `TransportError`. Pass
+        `idempotent=False` for a request that must not be processed twice (see
+        `symbot.retry.send_with_retry`)."""
         client = self.http(role)
         response = await send_with_retry(
-            self.config.retry, lambda: client.request(method, path, **kwargs)
+            self.config.retry,
+            lambda: client.request(method, path, **kwargs),
+            idempotent=idempotent,
         )
         if raise_for_status and response.status_code >= 400:
             raise api_error(response)

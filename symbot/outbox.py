@@ -60,7 +60,8 @@ class Outbox:
         if data is not None:
             fields["data"] = (None, data if isinstance(data, str) else json.dumps(data))
         path = f"/agent/v4/stream/{quote(stream_id, safe='')}/message/create"
-        response = await self._client.request("agent", "POST", path, files=fields)
+        # Not idempotent: a retried 5xx could post the message twice.
+        response = await self._client.request("agent", "POST", path, files=fields, idempotent=False)
         self.sent += 1
         return self._parse_sent(response)
 

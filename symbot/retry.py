@@ -117,8 +117,9 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _transient_response(result: object) -> bool:
-    return isinstance(result, httpx.Response) and is_transient_status(result.status_code)
+# Failures after which a request was certainly not processed: safe to retry even a POST that
+# must not happen twice (a message). Anything else may have been processed.
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def tls_refusal(exc: BaseException) -> ssl.SSLError | None:
@@ -137,19 +138,31 @@ def tls_refusal(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
-def _transient_exception(exc: BaseException) -> bool:
-    return isinstance(exc, httpx.TransportError) and tls_refusal(exc) is None
-
-
 async def send_with_retry(
-    policy: RetryPolicy, send: Callable[[], Awaitable[httpx.Response]]
+    policy: RetryPolicy,
+    send: Callable[[], Awaitable[httpx.Response]],
+    *,
+    idempotent: bool = True,
 ) -> httpx.Response:
     """Call `send` until it gives a non-transient response or the policy gives up.
 
+    A request that must not be processed twice (`idempotent=False`, e.g. posting a message)
+    is retried only when the server certainly did not process it: a 429, or a connection
+    that could not be made. A 5xx or a connection lost after sending is final for it.
     Returns the last response, whatever its status (the caller decides what an error is).
     Network errors that outlive the policy become `symbot.errors.TransportError`, naming
     the URL and what to check.
     """
+
+    def transient_response(result: object) -> bool:
+        if not isinstance(result, httpx.Response):
+            return False
+        return is_transient_status(result.status_code) if idempotent else result.status_code == 429
+
+    def transient_exception(exc: BaseException) -> bool:
+        if not isinstance(exc, httpx.TransportError) or tls_refusal(exc) is not None:
+            return False
+        return idempotent or isinstance(exc, _NEVER_SENT)
 
     def wait(state: RetryCallState) -> float:
         retry_after = None
@@ -198,7 +211,7 @@ async def send_with_retry(
         sleep=anyio.sleep,
         stop=stop_never if policy.max_attempts is None else stop_after_attempt(policy.max_attempts),
         wait=wait,
-        retry=retry_if_exception(_transient_exception) | retry_if_result(_transient_response),
+        retry=retry_if_exception(transient_exception) | retry_if_result(transient_response),
         before_sleep=log_retry,
         retry_error_callback=give_up,
     )

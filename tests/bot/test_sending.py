@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import anyio
 import pytest
 
 from symbot.bot import Bot
 from symbot.config import BotSettings
-from symbot.errors import ComplianceBlockedError, MessageRejectedError, RateLimitedError
+from symbot.errors import (
+    ApiError,
+    ComplianceBlockedError,
+    MessageRejectedError,
+    RateLimitedError,
+    TransportError,
+)
 from symbot.messages import bold, markup, mention
 from symbot.testing import BotHarness
 
@@ -76,6 +83,24 @@ async def test_429_retry_after_is_honoured_then_the_send_succeeds() -> None:
         assert sent is not None
         assert anyio.current_time() - before >= 0.2  # a lower bound: both waits happened
         assert [m.text for m in h.replies(im)] == ["eventually"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [({"status": 500}, ApiError), ({"status": 503}, ApiError), ({"drop": True}, TransportError)],
+    ids=["500", "503", "dropped"],
+)
+async def test_a_failure_that_may_have_posted_the_message_is_not_retried(
+    fault: dict[str, Any], error: type[Exception]
+) -> None:
+    async with BotHarness(Bot, configure=fast) as h:
+        im = h.im("alice")
+        h.emulator.fault(CREATE, **fault)  # once: a retry would go through and post it
+        with pytest.raises(error):
+            await h.bot.send_message(im, "maybe posted")
+        await h.bot.send_message(im, "the next one")
+        assert [m.text for m in h.replies(im)] == ["the next one"]
+        assert h.emulator.counters.faults_injected == 1
 
 
 async def test_429_that_outlives_the_retries_is_a_rate_limited_error() -> None:
