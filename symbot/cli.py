@@ -40,16 +40,16 @@ def _keygen(args: argparse.Namespace) -> int:
         return 1
     print(f"generating a {args.bits}-bit RSA key pair...", file=sys.stderr)
     pair = generate_key_pair(args.bits)
-    write_private_key(path, pair.private_pem, overwrite=args.force)
+    write_private_key(path, pair.private_key_pem, overwrite=args.force)
     public_path = path.with_suffix(path.suffix + ".pub") if path.suffix else Path(f"{path}.pub")
-    public_path.write_bytes(pair.public_pem)
+    public_path.write_bytes(pair.public_key_pem)
     print(f"private key: {path} (mode 0600, PKCS#8; keep it secret)", file=sys.stderr)
     print(f"public key:  {public_path}", file=sys.stderr)
     print(
         "Give this public key to your pod administrator to import into the bot account:\n",
         file=sys.stderr,
     )
-    print(pair.public_pem.decode(), end="")
+    print(pair.public_key_pem.decode(), end="")
     return 0
 
 

@@ -57,8 +57,8 @@ def _bot_public_key(options: EmulatorOptions, out: TextIO) -> tuple[Path, bytes]
             raise FileNotFoundError(2, "--private-key does not exist", str(path))
         print(f"generating a {options.key_bits}-bit RSA key for {options.bot_username}", file=out)
         pair = generate_key_pair(options.key_bits)
-        write_private_key(path, pair.private_pem)
-        key = load_private_key(pair.private_pem)
+        write_private_key(path, pair.private_key_pem)
+        key = load_private_key(pair.private_key_pem)
     public = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from attrs import frozen
+from attrs import field, frozen
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -14,15 +14,13 @@ from symbot.errors import KeyLoadError
 __all__ = ["KeyPair", "generate_key_pair", "write_private_key"]
 
 
-@frozen(repr=False)
+@frozen
 class KeyPair:
-    """An RSA key pair in PEM: the private key PKCS#8, the public key SubjectPublicKeyInfo."""
+    """An RSA key pair in PEM: the private key PKCS#8 (unencrypted), the public key
+    SubjectPublicKeyInfo."""
 
-    private_pem: bytes
-    public_pem: bytes
-
-    def __repr__(self) -> str:
-        return "KeyPair(private_pem=***, public_pem=...)"
+    private_key_pem: bytes = field(repr=False)
+    public_key_pem: bytes
 
 
 def generate_key_pair(bits: int = 4096) -> KeyPair:
@@ -36,11 +34,12 @@ def generate_key_pair(bits: int = 4096) -> KeyPair:
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    return KeyPair(private_pem, public_pem)
+    return KeyPair(private_key_pem=private_pem, public_key_pem=public_pem)
 
 
-def write_private_key(path: Path, private_pem: bytes, *, overwrite: bool = False) -> None:
-    """Write a private key readable by its owner only (mode 0600 from the first byte)."""
+def write_private_key(path: Path, private_pem: bytes, *, overwrite: bool = False) -> Path:
+    """Write secret material readable by its owner only (mode 0600 from the first byte;
+    an overwritten file is set to 0600 too). Returns `path`."""
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if overwrite else os.O_EXCL)
     try:
         fd = os.open(path, flags, 0o600)
@@ -53,3 +52,4 @@ def write_private_key(path: Path, private_pem: bytes, *, overwrite: bool = False
     with os.fdopen(fd, "wb") as out:
         os.fchmod(out.fileno(), 0o600)
         out.write(private_pem)
+    return path

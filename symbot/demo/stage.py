@@ -101,8 +101,8 @@ class Stage:
         )
         pair = generate_key_pair(DEMO_KEY_BITS)
         key_path = workdir / f"{BOT}-private-key.pem"
-        write_private_key(key_path, pair.private_pem)
-        emu.add_user(BOT, display_name=BOT_DISPLAY_NAME, public_key_pem=pair.public_pem)
+        write_private_key(key_path, pair.private_key_pem)
+        emu.add_user(BOT, display_name=BOT_DISPLAY_NAME, public_key_pem=pair.public_key_pem)
         note("setup", f"public key registered on the pod for {BOT}, as an administrator would")
         config_path = workdir / "symbot.toml"
         config_path.write_text(emu.bot_config_toml(BOT, key_path), encoding="utf-8")

@@ -7,36 +7,20 @@ is that record. Key generation is here so the emulator can hand a test a ready k
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from attrs import field, frozen
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from symbot.keygen import KeyPair, generate_key_pair, write_private_key
+
 __all__ = ["KeyPair", "UserKeys", "generate_rsa_key_pair", "load_rsa_public_key", "write_private"]
-
-
-@frozen
-class KeyPair:
-    """A PEM key pair: PKCS#8 private key (unencrypted) and SubjectPublicKeyInfo public key."""
-
-    private_key_pem: bytes = field(repr=False)
-    public_key_pem: bytes
 
 
 def generate_rsa_key_pair(key_size: int = 2048) -> KeyPair:
     """A fresh RSA key pair. Real pods expect 4096 bits; 2048 keeps tests fast."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return KeyPair(private_key_pem=private_pem, public_key_pem=public_pem)
+    return generate_key_pair(key_size)
 
 
 def load_rsa_public_key(pem: bytes, *, what: str = "public key") -> rsa.RSAPublicKey:
@@ -73,10 +57,5 @@ class UserKeys:
 
 
 def write_private(path: Path, data: bytes) -> Path:
-    """Write secret material to `path`, readable by the owner only (mode 0600) from the start."""
-    path = Path(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.chmod(path, 0o600)  # an existing file keeps its old mode through O_TRUNC
-    return path
+    """Write secret material to `path`, readable by the owner only (mode 0600)."""
+    return write_private_key(Path(path), data, overwrite=True)
