@@ -71,7 +71,6 @@ class DatafeedConfig:
 
     tag: str | None = None
     read_timeout: float = field(default=45.0, validator=_at_least("datafeed.read_timeout", 0))
-    create_new_feed_on_400: bool = True
     include_invisible: bool = False
     delete_stale_on_403: bool = True
 

@@ -135,7 +135,6 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         {
             "tag": ("str", "Datafeed tag shared by instances (default symbot-<username>)"),
             "read_timeout": ("float", "Datafeed read timeout (s), above the long-poll"),
-            "create_new_feed_on_400": ("bool", "Recreate a feed that is gone"),
             "include_invisible": ("bool", "Include events of invisible streams"),
             "delete_stale_on_403": ("bool", "Delete stale feeds at the feed limit"),
         },
