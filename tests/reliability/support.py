@@ -33,6 +33,7 @@ __all__ = [
     "RecordingBot",
     "ServedBot",
     "bot_config",
+    "drained",
     "wait_until",
 ]
 
@@ -175,6 +176,14 @@ class EventSource:
             ids.append(str(event["messageId"]))
         self.sent.extend(ids)
         return ids
+
+
+def drained(emu: Emulator, username: str = BOT) -> bool:
+    """True when `username` has a feed and no feed of theirs holds an event, waiting or
+    unacknowledged: everything that reached a feed was handled (acknowledgements follow
+    handling)."""
+    feeds = emu.feeds(username)
+    return bool(feeds) and all(feed.pending == feed.in_flight == 0 for feed in feeds)
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:  # noqa: ASYNC109
