@@ -108,8 +108,11 @@ class BotProcess:
             self.output_closed.set()
 
     async def wait_ready(self) -> None:
-        with anyio.fail_after(30):
-            await self.ready.wait()
+        def ready_or_gone() -> bool:
+            return self.ready.is_set() or self.output_closed.is_set()
+
+        await wait_until(ready_or_gone, 30, f"{self.name} to be ready")
+        assert self.ready.is_set(), f"{self.name} exited before it was ready: {self.explain()}"
 
     def explain(self) -> str:
         return f"{self.name} said {self.lines[-5:]}; stderr:\n{self.log.read_text()[-3000:]}"
@@ -157,6 +160,7 @@ async def test_the_survivor_handles_what_a_killed_instance_held_and_nothing_is_l
 
                     # Traffic for both, until A has finished some events and holds others.
                     while len(source.sent) < EVENTS_BEFORE_KILL or not (a.done and a.holding):
+                        assert a.process.returncode is None, a.explain()
                         source.inject(2)
                         await anyio.sleep(0.02)
                     a.process.send_signal(signal.SIGKILL)
