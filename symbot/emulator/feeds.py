@@ -111,7 +111,7 @@ class _Feed:
     pending: deque[str] = field(factory=deque)
     in_flight: dict[int, _Batch] = field(factory=dict)
     acks_issued: int = 0
-    readers: int = 0
+    readers: deque[object] = field(factory=deque)  # reads in progress, oldest first
     closed: bool = False
     _changed: anyio.Event | None = None
 
@@ -229,9 +229,11 @@ class FeedStore:
                 f"too many datafeeds: {username} has {live}, the limit is "
                 f"{self.max_feeds_per_user}; list them and delete the stale ones",
             )
+        self._requeue_expired(feed)  # a batch past its visibility timeout is no longer ackable
         self._acknowledge(feed, ack_id)
         feed.last_activity = self._clock()
-        feed.readers += 1
+        me = object()
+        feed.readers.append(me)
         try:
             deadline = self._clock() + self.long_poll_timeout
             while True:
@@ -239,7 +241,9 @@ class FeedStore:
                     raise AgentApiError(400, f"datafeed {feed_id} was deleted during the read")
                 self._requeue_expired(feed)
                 now = self._clock()
-                if feed.pending or now >= deadline:
+                # First come, first served: the read waiting longest takes the next batch, so
+                # a reader that acknowledges and reads again cannot starve the others.
+                if (feed.pending and feed.readers[0] is me) or now >= deadline:
                     break
                 wait = deadline - now
                 if feed.in_flight:
@@ -249,7 +253,8 @@ class FeedStore:
                     await feed.changed().wait()
             return self._take_batch(feed)
         finally:
-            feed.readers -= 1
+            feed.readers.remove(me)
+            feed.notify()  # the next read in line may take what is pending
             feed.last_activity = self._clock()
 
     # -- internals ------------------------------------------------------------------------
@@ -304,7 +309,7 @@ class FeedStore:
     def _expire_idle(self) -> None:
         now = self._clock()
         for feed in list(self._feeds.values()):
-            if feed.readers == 0 and now - feed.last_activity >= self.feed_ttl:
+            if not feed.readers and now - feed.last_activity >= self.feed_ttl:
                 self._close(feed, "expired")
 
     def _close(self, feed: _Feed, why: str) -> None:

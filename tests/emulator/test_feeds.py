@@ -364,3 +364,43 @@ async def test_a_user_cannot_read_or_delete_another_users_feed(
     assert (await agent.read_response(theirs, None)).status_code == 400
     assert (await agent.client.delete(f"/agent/v5/datafeeds/{theirs}")).status_code == 400
     assert [info.feed_id for info in agent.feeds.feeds("alice")] == [theirs]
+
+
+async def test_an_ack_that_comes_after_the_visibility_timeout_is_too_late(
+    make_agent: Callable[..., Agent],
+) -> None:
+    agent = make_agent(visibility_timeout=0.2)
+    feed_id = await agent.create()
+    agent.feeds.publish(["bot"], event(1))
+
+    first, late_ack = await agent.read(feed_id)
+    await anyio.sleep(0.3)  # let the visibility timeout pass, as a slow handler would
+    again, _ = await agent.read(feed_id, late_ack)
+
+    assert ids(first) == ids(again) == ["e1"]  # re-queued, as a timer-driven agent does
+    assert agent.feeds.counters.events_requeued == 1
+    assert agent.feeds.counters.events_acked == 0
+
+
+async def test_the_read_waiting_longest_takes_the_next_batch(
+    make_agent: Callable[..., Agent],
+) -> None:
+    agent = make_agent(long_poll_timeout=60.0, max_batch=1)
+    feed_id = await agent.create()
+    waiting: list[str] = []
+
+    async def first_reader() -> None:
+        batch = await agent.feeds.read("bot", feed_id, None)
+        waiting.extend(ids(batch.decoded()))
+
+    with anyio.fail_after(GUARD):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(first_reader)
+            await anyio.wait_all_tasks_blocked()
+            agent.feeds.publish(["bot"], event(1))
+            agent.feeds.publish(["bot"], event(2))
+            # A second read arriving now, with events pending, must not jump the queue.
+            latecomer = await agent.feeds.read("bot", feed_id, None)
+
+    assert waiting == ["e1"]
+    assert ids(latecomer.decoded()) == ["e2"]
