@@ -41,9 +41,68 @@ from symbot.bot import Bot
 from symbot.config import BotConfig, BotSettings
 from symbot.emulator import EmulatedUser, Emulator, SentMessage
 
-__all__ = ["BotHarness", "in_process_config"]
+__all__ = ["BotHarness", "ServedBot", "in_process_config"]
 
 B = TypeVar("B", bound=Bot)
+
+
+class ServedBot(Generic[B]):
+    """Serve `bot` in the background for an `async with` block, on any emulator or pod.
+
+    Entering returns once the bot's datafeed is open (TimeoutError after `start_timeout`
+    seconds); leaving stops it (`bot.stop(stop_timeout)`: handlers drain, the batch is
+    acknowledged). `alive` is False once `serve()` has returned. A crash of the bot comes out
+    of the block; the block's own exception (a failed assert) propagates as itself.
+    """
+
+    def __init__(
+        self, bot: B, *, start_timeout: float = 10.0, stop_timeout: float | None = None
+    ) -> None:
+        self.bot = bot
+        self.returned = False
+        self._start_timeout = start_timeout
+        self._stop_timeout = stop_timeout
+        self._task_group: TaskGroup | None = None
+
+    @property
+    def alive(self) -> bool:
+        return not self.returned
+
+    async def _serve(self) -> None:
+        try:
+            await self.bot.serve()
+        finally:
+            self.returned = True
+
+    async def __aenter__(self) -> ServedBot[B]:
+        task_group = anyio.create_task_group()
+        await task_group.__aenter__()
+        self._task_group = task_group
+        task_group.start_soon(self._serve, name=f"serve {type(self.bot).__name__}")
+        try:
+            with anyio.fail_after(self._start_timeout):
+                await self.bot.started.wait()
+        except BaseException as exc:
+            task_group.cancel_scope.cancel()
+            await task_group.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        task_group, self._task_group = self._task_group, None
+        assert task_group is not None
+        try:
+            with anyio.CancelScope(shield=True):
+                await self.bot.stop(self._stop_timeout)
+        finally:
+            # The block's own exception propagates as itself, not wrapped in an
+            # ExceptionGroup; a crash of the bot does come out of the task group.
+            await task_group.__aexit__(None, None, None)
 
 
 class BotHarness(Generic[B]):
@@ -73,21 +132,11 @@ class BotHarness(Generic[B]):
         self._public_key = self.emulator.user(username).public_key_pem
         self.config = configure(config) if configure is not None else config
         self.bot: B = bot_class(self.config, transport=self.emulator.transport())
-        self._task_group: TaskGroup | None = None
+        self._served = ServedBot(self.bot, start_timeout=start_timeout)
         self._read: dict[str, int] = {}
 
     async def __aenter__(self) -> BotHarness[B]:
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
-        task_group.start_soon(self.bot.serve, name=f"bot {self.username}")
-        try:
-            with anyio.fail_after(self._start_timeout):
-                await self.bot.started.wait()
-        except BaseException as exc:
-            task_group.cancel_scope.cancel()
-            await task_group.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
+        await self._served.__aenter__()
         return self
 
     async def __aexit__(
@@ -95,17 +144,8 @@ class BotHarness(Generic[B]):
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool | None:
-        task_group, self._task_group = self._task_group, None
-        assert task_group is not None
-        try:
-            with anyio.CancelScope(shield=True):
-                await self.bot.stop()
-        finally:
-            # The block's own exception (a failed assert) propagates as itself, not wrapped
-            # in an ExceptionGroup; a crash of the bot does come out of the task group.
-            await task_group.__aexit__(None, None, None)
-        return None
+    ) -> None:
+        await self._served.__aexit__(exc_type, exc, tb)
 
     # -- people and places -------------------------------------------------------------
 

@@ -9,11 +9,9 @@ of events and hundreds of faults takes seconds.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import anyio
-from anyio.abc import TaskGroup
 from attrs import evolve
 
 from symbot.auth import RsaJwtAuth
@@ -23,6 +21,7 @@ from symbot.emulator import Emulator
 from symbot.handlers import on_message
 from symbot.messages import Message
 from symbot.retry import RetryPolicy
+from symbot.testing import ServedBot
 
 __all__ = [
     "BOT",
@@ -77,58 +76,6 @@ class RecordingBot(Bot):
 
     async def after_record(self, msg: Message) -> None:
         """Override to do more in the handler (after the id is recorded)."""
-
-
-class ServedBot(Generic[B]):
-    """Serves `bot` in a task group for the duration of an `async with` block.
-
-    `alive` is False once `serve()` returned or raised; a crash of the bot comes out of the
-    block. A failed assertion in the block propagates as itself.
-    """
-
-    def __init__(self, bot: B, *, start_timeout: float = 30.0) -> None:
-        self.bot = bot
-        self.returned = False
-        self._start_timeout = start_timeout
-        self._task_group: TaskGroup | None = None
-
-    @property
-    def alive(self) -> bool:
-        return not self.returned
-
-    async def _serve(self) -> None:
-        try:
-            await self.bot.serve()
-        finally:
-            self.returned = True
-
-    async def __aenter__(self) -> ServedBot[B]:
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
-        task_group.start_soon(self._serve)
-        try:
-            with anyio.fail_after(self._start_timeout):
-                await self.bot.started.wait()
-        except BaseException as exc:
-            task_group.cancel_scope.cancel()
-            await task_group.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        task_group, self._task_group = self._task_group, None
-        assert task_group is not None
-        try:
-            with anyio.CancelScope(shield=True):
-                await self.bot.stop(timeout=5.0)
-        finally:
-            await task_group.__aexit__(None, None, None)
 
 
 class EventSource:
