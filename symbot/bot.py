@@ -42,7 +42,7 @@ from symbot.config import BotConfig
 from symbot.datafeed import DatafeedLoop, FeedStats
 from symbot.dispatch import Dispatcher, DispatchStats, HandlerCall, in_handler
 from symbot.errors import CommandUsageError
-from symbot.events import Event
+from symbot.events import Event, parse_event
 from symbot.handlers import HandlerSpec, Invocation, MatchContext, Registry, collect_specs
 from symbot.messages import Message, to_message_ml
 from symbot.outbox import Outbox
@@ -89,6 +89,7 @@ class Bot:
             dedupe_size=max(1, settings.dedupe_cache_size),
             ignore_own_events=settings.ignore_own_messages,
             visibility_timeout=self.visibility_timeout,
+            parse=self._parse_event,
         )
         self.started = anyio.Event()
         """Set once the datafeed is open and the first read is going out."""
@@ -282,6 +283,10 @@ class Bot:
             tg.cancel_scope.cancel()
 
     # -- dispatch glue --------------------------------------------------------------------
+
+    def _parse_event(self, raw: Mapping[str, Any]) -> Event:
+        """`parse_event`, with the bot's replier bound to each message as it is built."""
+        return parse_event(raw, replier=self._context.replier)
 
     def _route(self, event: Event) -> list[HandlerCall]:
         return [

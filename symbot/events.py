@@ -22,7 +22,29 @@ from typing import Any, TypeVar
 from attrs import field, frozen
 
 from symbot.errors import EventParseError
-from symbot.messages import Message, mention_texts, parse_entity_json, render_presentation
+from symbot.event_parts import (
+    Stream,
+    User,
+    opt_stream,
+    parse_message,
+    read_message,
+    read_user,
+    read_users,
+    req_stream,
+    req_user,
+    usual_message,
+    usual_user,
+)
+from symbot.json_fields import (
+    FieldError,
+    describe,
+    opt_int,
+    opt_object,
+    opt_str,
+    req_object,
+    req_str,
+)
+from symbot.messages import Message, Replier
 
 __all__ = [
     "EVENT_CLASSES",
@@ -62,33 +84,6 @@ def _json_field() -> Any:
     return field(default=_EMPTY, hash=False)
 
 
-@frozen
-class User:
-    """A Symphony user (V4User). Only `user_id` is always known."""
-
-    user_id: int
-    username: str | None = None
-    display_name: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-
-
-@frozen
-class Stream:
-    """A conversation (V4Stream). `stream_type` is IM, MIM, ROOM, POST, or None if unsent."""
-
-    stream_id: str
-    stream_type: str | None = None
-    room_name: str | None = None
-    members: tuple[User, ...] = ()
-
-    @property
-    def is_room(self) -> bool:
-        """ROOM and MIM (multi-party IM) are rooms; IM and POST are not."""
-        return self.stream_type in ("ROOM", "MIM")
-
-
 @frozen(kw_only=True)
 class Event:
     """Any datafeed event. Unknown types arrive as this class itself, with `raw` to read."""
@@ -103,142 +98,6 @@ class Event:
     def stream_id(self) -> str | None:
         """The stream the event happened in, or None for stream-less events."""
         return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Field readers. They raise `_Malformed(path, problem)`; `parse_event` adds the event id.
-
-
-class _Malformed(Exception):
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(f"{path.lstrip('.')}: {problem}")  # top-level fields: where=""
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    return {str: "a string", int: "a number", float: "a number", list: "an array"}.get(
-        type(value), "an object" if isinstance(value, Mapping) else type(value).__name__
-    )
-
-
-def _wrong(path: str, expected: str, value: object) -> _Malformed:
-    return _Malformed(path, f"expected {expected}, got {_kind(value)}")
-
-
-def _obj(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any] | None:
-    value = parent.get(key)
-    if value is None or isinstance(value, dict | Mapping):
-        return value
-    raise _wrong(f"{where}.{key}", "an object", value)
-
-
-def _req_obj(parent: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    value = _obj(parent, key, where)
-    if value is None:
-        raise _Malformed(f"{where}.{key}", "missing")
-    return value
-
-
-def _str(parent: Mapping[str, Any], key: str, where: str) -> str | None:
-    value = parent.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise _wrong(f"{where}.{key}", "a string", value)
-
-
-def _req_str(parent: Mapping[str, Any], key: str, where: str) -> str:
-    value = _str(parent, key, where)
-    if not value:
-        raise _Malformed(f"{where}.{key}", "missing")
-    return value
-
-
-def _int(parent: Mapping[str, Any], key: str, where: str) -> int | None:
-    value = parent.get(key)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise _wrong(f"{where}.{key}", "an integer", value)
-
-
-def _user(raw: Mapping[str, Any], where: str) -> User:
-    user_id = _int(raw, "userId", where)
-    if user_id is None:
-        raise _Malformed(f"{where}.userId", "missing")
-    return User(
-        user_id,
-        _str(raw, "username", where),
-        _str(raw, "displayName", where),
-        _str(raw, "firstName", where),
-        _str(raw, "lastName", where),
-        _str(raw, "email", where),
-    )
-
-
-def _req_user(parent: Mapping[str, Any], key: str, where: str) -> User:
-    return _user(_req_obj(parent, key, where), f"{where}.{key}")
-
-
-def _users(parent: Mapping[str, Any], key: str, where: str) -> tuple[User, ...]:
-    value = parent.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise _wrong(f"{where}.{key}", "an array", value)
-    users = []
-    for index, item in enumerate(value):
-        path = f"{where}.{key}[{index}]"
-        if not isinstance(item, Mapping):
-            raise _wrong(path, "an object", item)
-        users.append(_user(item, path))
-    return tuple(users)
-
-
-def _stream(raw: Mapping[str, Any], where: str) -> Stream:
-    return Stream(
-        _req_str(raw, "streamId", where),
-        _str(raw, "streamType", where),
-        _str(raw, "roomName", where),
-        _users(raw, "members", where) if "members" in raw else (),
-    )
-
-
-def _req_stream(parent: Mapping[str, Any], where: str) -> Stream:
-    return _stream(_req_obj(parent, "stream", where), f"{where}.stream")
-
-
-def _opt_stream(parent: Mapping[str, Any], where: str) -> Stream | None:
-    raw = _obj(parent, "stream", where)
-    return None if raw is None else _stream(raw, f"{where}.stream")
-
-
-def _message(raw: Mapping[str, Any], where: str, default_timestamp: int) -> Message:
-    presentation_ml = _str(raw, "message", where) or ""
-    data = parse_entity_json(raw.get("data"))
-    text, entity_texts = render_presentation(presentation_ml)
-    timestamp = _int(raw, "timestamp", where)
-    return Message(
-        message_id=_req_str(raw, "messageId", where),
-        stream=_req_stream(raw, where),
-        sender=_req_user(raw, "user", where),
-        timestamp=default_timestamp if timestamp is None else timestamp,
-        presentation_ml=presentation_ml,
-        data=data,
-        text=text,
-        mention_texts=mention_texts(data, entity_texts) if entity_texts else {},
-    )
-
-
-def parse_message(raw: Mapping[str, Any]) -> Message:
-    """A V4Message (e.g. the answer to message create) → `Message`; ValueError if unusable."""
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"a message must be a JSON object, got {_kind(raw)}")
-    try:
-        return _message(raw, "message", 0)
-    except _Malformed as exc:
-        raise ValueError(f"malformed {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,32 +117,33 @@ def _parses(event_type: str, key: str, fields: _Fields) -> Callable[[type[_E]], 
 
 
 def _message_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-    return {"message": _message(_req_obj(p, "message", where), f"{where}.message", ts)}
+    return {"message": read_message(req_object(p, "message", where), f"{where}.message", ts)}
 
 
 def _shared_post_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-    raw = _obj(p, "sharedMessage", where)
-    shared = None if raw is None else _message(raw, f"{where}.sharedMessage", ts)
+    raw = opt_object(p, "sharedMessage", where)
+    shared = None if raw is None else read_message(raw, f"{where}.sharedMessage", ts)
     return {**_message_fields(p, where, ts), "shared_message": shared}
 
 
 def _stream_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-    return {"stream": _req_stream(p, where)}
+    return {"stream": req_stream(p, where)}
 
 
 def _room_fields(key: str) -> _Fields:
     def fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-        return {"stream": _req_stream(p, where), "room_properties": _obj(p, key, where) or _EMPTY}
+        properties = opt_object(p, key, where) or _EMPTY
+        return {"stream": req_stream(p, where), "room_properties": properties}
 
     return fields
 
 
 def _member_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-    return {"stream": _req_stream(p, where), "affected_user": _req_user(p, "affectedUser", where)}
+    return {"stream": req_stream(p, where), "affected_user": req_user(p, "affectedUser", where)}
 
 
 def _user_fields(key: str, attribute: str) -> _Fields:
-    return lambda p, where, ts: {attribute: _req_user(p, key, where)}
+    return lambda p, where, ts: {attribute: req_user(p, key, where)}
 
 
 @frozen(kw_only=True)
@@ -404,8 +264,8 @@ class ConnectionAcceptedEvent(Event):
     "MESSAGESUPPRESSED",
     "messageSuppressed",
     lambda p, where, ts: {
-        "message_id": _req_str(p, "messageId", where),
-        "stream": _opt_stream(p, where),
+        "message_id": req_str(p, "messageId", where),
+        "stream": opt_stream(p, where),
     },
 )
 @frozen(kw_only=True)
@@ -417,10 +277,10 @@ class MessageSuppressedEvent(_OptionalStreamEvent):
     "SYMPHONYELEMENTSACTION",
     "symphonyElementsAction",
     lambda p, where, ts: {
-        "stream": _req_stream(p, where),
-        "form_message_id": _str(p, "formMessageId", where),
-        "form_id": _str(p, "formId", where),
-        "form_values": _obj(p, "formValues", where) or _EMPTY,
+        "stream": req_stream(p, where),
+        "form_message_id": opt_str(p, "formMessageId", where),
+        "form_id": opt_str(p, "formId", where),
+        "form_values": opt_object(p, "formValues", where) or _EMPTY,
     },
 )
 @frozen(kw_only=True)
@@ -434,8 +294,8 @@ class SymphonyElementsActionEvent(StreamEvent):
     "USERREQUESTEDTOJOINROOM",
     "userRequestedToJoinRoom",
     lambda p, where, ts: {
-        "stream": _req_stream(p, where),
-        "affected_users": _users(p, "affectedUsers", where),
+        "stream": req_stream(p, where),
+        "affected_users": read_users(p, "affectedUsers", where),
     },
 )
 @frozen(kw_only=True)
@@ -447,11 +307,11 @@ class UserRequestedToJoinRoomEvent(StreamEvent):
     "GENERICSYSTEMEVENT",
     "genericSystemEvent",
     lambda p, where, ts: {
-        "stream": _opt_stream(p, where),
-        "event_timestamp": _int(p, "eventTimestamp", where),
-        "source_system": _str(p, "sourceSystem", where),
-        "event_subtype": _str(p, "eventSubtype", where),
-        "parameters": _obj(p, "parameters", where) or _EMPTY,
+        "stream": opt_stream(p, where),
+        "event_timestamp": opt_int(p, "eventTimestamp", where),
+        "source_system": opt_str(p, "sourceSystem", where),
+        "event_subtype": opt_str(p, "eventSubtype", where),
+        "parameters": opt_object(p, "parameters", where) or _EMPTY,
     },
 )
 @frozen(kw_only=True)
@@ -468,19 +328,26 @@ EVENT_CLASSES: Mapping[str, type[Event]] = MappingProxyType(
 """Event type name (e.g. "USERJOINEDROOM") → the class `parse_event` builds for it."""
 
 
-def parse_event(raw: Mapping[str, Any]) -> Event:
-    """One V4Event → its typed `Event`; raises `EventParseError` if it is malformed."""
+def parse_event(raw: Mapping[str, Any], *, replier: Replier | None = None) -> Event:
+    """One V4Event → its typed `Event`; raises `EventParseError` if it is malformed.
+    `replier`, if given, is bound to a MESSAGESENT event's message (see `Message.reply`)."""
+    if type(raw) is dict and raw.get("type") == "MESSAGESENT":
+        event_id = raw.get("id")
+        if type(event_id) is str and event_id:
+            sent = _usual_message_sent(raw, event_id, replier)
+            if sent is not None:
+                return sent
     if not isinstance(raw, dict | Mapping):
-        raise EventParseError(None, f"an event must be a JSON object, got {_kind(raw)}")
+        raise EventParseError(None, f"an event must be a JSON object, got {describe(raw)}")
     event_id = raw.get("id")
     if not isinstance(event_id, str) or not event_id:
         raise EventParseError(None, "the event has no usable 'id' (a non-empty string)")
     try:
-        event_type = _req_str(raw, "type", "")
+        event_type = req_str(raw, "type", "")
         common: dict[str, Any] = {
             "id": event_id,
             "type": event_type,
-            "timestamp": _int(raw, "timestamp", "") or 0,
+            "timestamp": opt_int(raw, "timestamp", "") or 0,
             "initiator": _initiator(raw),
             "raw": raw,
         }
@@ -488,15 +355,43 @@ def parse_event(raw: Mapping[str, Any]) -> Event:
         if entry is None:
             return Event(**common)
         key, cls, fields = entry
-        payload = _req_obj(_req_obj(raw, "payload", ""), key, "payload")
-        return cls(**common, **fields(payload, f"payload.{key}", common["timestamp"]))
-    except _Malformed as exc:
+        payload = req_object(req_object(raw, "payload", ""), key, "payload")
+        parsed = fields(payload, f"payload.{key}", common["timestamp"])
+        if replier is not None and cls is MessageSentEvent:
+            parsed["message"] = parsed["message"].with_replier(replier)
+        return cls(**common, **parsed)
+    except FieldError as exc:
         raise EventParseError(event_id, str(exc)) from None
 
 
+def _usual_message_sent(
+    raw: dict[str, Any], event_id: str, replier: Replier | None
+) -> MessageSentEvent | None:
+    """A MESSAGESENT whose fields all have their exact JSON types (see `usual_message`),
+    else None: the checked readers then build the same event or name the faulty field."""
+    timestamp, payload = raw.get("timestamp"), raw.get("payload")
+    initiator = raw.get("initiator")
+    sent = payload.get("messageSent") if type(payload) is dict else None
+    message = sent.get("message") if type(sent) is dict else None
+    if type(timestamp) is not int or type(initiator) is not dict or type(message) is not dict:
+        return None
+    initiator_user = usual_user(initiator.get("user"))
+    parsed = usual_message(message, timestamp, replier) if initiator_user is not None else None
+    if parsed is None:
+        return None
+    return MessageSentEvent(
+        id=event_id,
+        type="MESSAGESENT",
+        timestamp=timestamp,
+        initiator=initiator_user,
+        raw=raw,
+        message=parsed,
+    )
+
+
 def _initiator(raw: Mapping[str, Any]) -> User | None:
-    initiator = _obj(raw, "initiator", "")
+    initiator = opt_object(raw, "initiator", "")
     if initiator is None:
         return None
-    user = _obj(initiator, "user", "initiator")
-    return None if user is None else _user(user, "initiator.user")
+    user = opt_object(initiator, "user", "initiator")
+    return None if user is None else read_user(user, "initiator.user")

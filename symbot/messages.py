@@ -8,7 +8,8 @@ Three jobs, all pure (no network):
 - Building MessageML that user text can never break: `escape()`, `to_message_ml()`, and the
   `MessageML` fragment type with `plain/bold/italic/code/pre/link/mention/document`, whose
   every text part is escaped. Only `MessageML` values (and whole documents) are trusted markup.
-- `presentation_to_text()`: what a human reads, from the PresentationML Symphony delivers.
+- `presentation_to_text()`: what a human reads, from the PresentationML Symphony delivers
+  (it lives in `symbot.presentation`; this module re-exports it).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from html import unescape
-from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
-from attrs import Factory, evolve, field, frozen
+from attrs import evolve, field, frozen
+
+from symbot.presentation import presentation_to_text, render_presentation
 
 if TYPE_CHECKING:
     from symbot.events import Stream, User
@@ -196,136 +197,6 @@ def to_message_ml(content: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# PresentationML → text
-
-_BLOCK_TAGS = frozenset(
-    {"div", "p", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "hr", "pre"}
-    | {"h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "header", "footer", "section"}
-    | {"article", "card", "form"}
-)
-_CELL_TAGS = frozenset(("td", "th"))
-_SKIPPED_TAGS = frozenset(("script", "style", "head", "title"))
-_SPACES = re.compile(r"[ \t\n\r\f\v]+")
-_SIMPLE = re.compile(r"\s*<div\b[^<>]*>([^<>\x00\x01]*)</div>\s*", re.ASCII)
-_TAG = re.compile(r"<[^>]*>")
-_MARKERS_OFF = str.maketrans({"\x00": None, "\x01": None})
-
-
-class _TextRenderer(HTMLParser):
-    """Collects the visible text: blocks and `<br>` make newlines, entity spans are recorded."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.lines: list[str] = []
-        self.line: list[str] = []
-        self.pre_depth = 0
-        self.skip_depth = 0
-        self.entity_texts: dict[str, str] = {}
-        self._open_spans: list[tuple[str | None, int, int]] = []  # entity id, line, offset
-
-    def newline(self, *, soft: bool) -> None:
-        text = "".join(self.line)
-        self.line = []
-        if not soft or text.strip():
-            self.lines.append(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_TAGS:
-            self.skip_depth += 1
-        elif tag == "br":
-            self.newline(soft=False)
-        elif tag in _BLOCK_TAGS:
-            self.newline(soft=True)
-            if tag == "pre":
-                self.pre_depth += 1
-        elif tag in _CELL_TAGS:
-            self.line.append(" ")
-        elif tag == "span":
-            entity_id = dict(attrs).get("data-entity-id")
-            self._open_spans.append((entity_id, len(self.lines), len(self.line)))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.newline(soft=False)
-        elif tag in _BLOCK_TAGS:
-            self.newline(soft=True)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS:
-            self.skip_depth = max(0, self.skip_depth - 1)
-        elif tag in _BLOCK_TAGS:
-            if tag == "pre" and self.pre_depth:
-                self.pre_depth -= 1
-            self.newline(soft=True)
-        elif tag == "span" and self._open_spans:
-            entity_id, line_no, offset = self._open_spans.pop()
-            if entity_id is not None and line_no == len(self.lines):
-                self.entity_texts[entity_id] = _collapse("".join(self.line[offset:]))
-
-    def handle_data(self, data: str) -> None:
-        if self.skip_depth:
-            return
-        data = data.translate(_MARKERS_OFF)
-        if self.pre_depth:
-            # Preformatted text keeps its layout: \x00 marks "do not collapse", \x01 a newline.
-            self.line.append("\x00" + data.replace("\n", "\x01"))
-        else:
-            self.line.append(data)
-
-    def finish(self) -> str:
-        self.close()
-        self.newline(soft=True)
-        lines = (_clean_line(line) for line in self.lines)
-        return "\n".join(_squeeze_blank_lines(lines)).strip("\n")
-
-
-def _collapse(text: str) -> str:
-    return _SPACES.sub(" ", text).strip()
-
-
-def _clean_line(line: str) -> str:
-    if "\x00" not in line:
-        return _collapse(line)
-    return line.replace("\x00", "").replace("\x01", "\n").rstrip()
-
-
-def _squeeze_blank_lines(lines: Iterator[str]) -> Iterator[str]:
-    """At most one blank line in a row."""
-    blank = False
-    for line in lines:
-        if line or not blank:
-            yield line
-        blank = not line
-
-
-def render_presentation(presentation_ml: str) -> tuple[str, dict[str, str]]:
-    """The plain text of `presentation_ml` and the rendered text of each entity span
-    (`data-entity-id` → e.g. "@Jane Doe"). Never raises."""
-    simple = _SIMPLE.fullmatch(presentation_ml)
-    if simple is not None:  # the common case: one line of text, maybe with entities (&amp;)
-        text = simple.group(1)
-        return _collapse(unescape(text) if "&" in text else text), {}
-    renderer = _TextRenderer()
-    try:
-        renderer.feed(presentation_ml)
-        return renderer.finish(), renderer.entity_texts
-    except Exception:  # html.parser gives up on some garbage; a crude strip is better than nothing
-        logger.debug("PresentationML did not parse; stripping tags instead", exc_info=True)
-        return _collapse(unescape(_TAG.sub(" ", presentation_ml))), {}
-
-
-def presentation_to_text(presentation_ml: str) -> str:
-    """PresentationML (`<div data-format="PresentationML" …>…</div>`) → plain text.
-
-    Tags are stripped and entities unescaped; mentions read as their rendered "@Name";
-    `<br/>` and block elements (div, p, li, tr, h1…) end lines; runs of spaces and source
-    newlines collapse to one space; `<pre>` keeps its layout. Never raises: garbage falls back
-    to a tag-stripping regex.
-    """
-    return render_presentation(presentation_ml)[0]
-
-
-# ---------------------------------------------------------------------------------------------
 # EntityJSON
 
 
@@ -335,7 +206,7 @@ def parse_entity_json(data: object) -> dict[str, Any]:
     A dict is accepted as is; anything malformed or not a JSON object gives `{}` (logged at
     debug level), never an exception: a message's text matters more than its entities.
     """
-    if data is None or data == "":
+    if data is None or data == "" or data == "{}":  # most messages: no entities, no decoding
         return {}
     if isinstance(data, dict):
         return data
@@ -386,27 +257,101 @@ def mention_texts(data: Mapping[str, Any], entity_texts: Mapping[str, str]) -> d
 # Message
 
 
-def _default_mention_texts(message: Message) -> dict[int, str]:
-    return mention_texts(message.data, render_presentation(message.presentation_ml)[1])
+_keep = object.__setattr__  # fills a lazily worked-out field of a frozen Message
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, eq=False, repr=False)  # eq, hash and repr below: they read lazy parts
 class Message:
-    """A message the bot received. Build it with `symbot.events.parse_message`, or directly
-    (`text`, `mentions` are then derived from `presentation_ml` and `data`)."""
+    """A message the bot received. Build it with `symbot.events.parse_message`, or directly.
+
+    `text`, `data` and `mentions` are worked out on first access, from `presentation_ml` and
+    the EntityJSON given as `data` (a JSON string, as Symphony sends it, or a mapping), unless
+    given explicitly: a handler that never reads them never pays for rendering HTML or
+    decoding JSON. Equality, hashing and `repr` are those of the values they stand for.
+    """
 
     message_id: str
     stream: Stream
     sender: User
     timestamp: int
-    presentation_ml: str = field(repr=False)
-    data: Mapping[str, Any] = field(factory=dict, repr=False, hash=False)
-    text: str = Factory(lambda self: presentation_to_text(self.presentation_ml), takes_self=True)
-    mentions: tuple[int, ...] = Factory(lambda self: mentions_from_data(self.data), takes_self=True)
-    _mention_texts: Mapping[int, str] = field(
-        default=Factory(_default_mention_texts, takes_self=True), repr=False, eq=False
-    )
-    _replier: Replier | None = field(default=None, repr=False, eq=False)
+    presentation_ml: str
+    # What was given, else None until first read, then what it works out to (kept: a cache).
+    _data: Mapping[str, Any] | str | bytes | None = field(default=None, alias="data")
+    _text: str | None = field(default=None, alias="text")
+    _mentions: tuple[int, ...] | None = field(default=None, alias="mentions")
+    _mention_texts: Mapping[int, str] | None = field(default=None, alias="mention_texts")
+    _replier: Replier | None = field(default=None, alias="replier", repr=False, eq=False)
+    _entity_texts: Mapping[str, str] | None = field(default=None, init=False, eq=False)
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """The EntityJSON, decoded (`{}` when there is none or it is malformed)."""
+        data = self._data
+        if type(data) is dict or isinstance(data, Mapping):
+            return data
+        decoded = parse_entity_json(data)
+        _keep(self, "_data", decoded)
+        return decoded
+
+    @property
+    def text(self) -> str:
+        """What a human reads (see `presentation_to_text`)."""
+        text = self._text
+        if text is None:
+            text, entity_texts = render_presentation(self.presentation_ml)
+            _keep(self, "_text", text)
+            _keep(self, "_entity_texts", entity_texts)
+        return text
+
+    @property
+    def mentions(self) -> tuple[int, ...]:
+        """The ids of the users mentioned, in order (from EntityJSON)."""
+        mentions = self._mentions
+        if mentions is None:
+            data = self.data
+            mentions = mentions_from_data(data) if data else ()
+            _keep(self, "_mentions", mentions)
+        return mentions
+
+    def _mention_texts_by_user(self) -> Mapping[int, str]:
+        texts = self._mention_texts
+        if texts is None:
+            texts = {}
+            if self.data:
+                entity_texts = self._entity_texts
+                if entity_texts is None:
+                    entity_texts = render_presentation(self.presentation_ml)[1]
+                texts = mention_texts(self.data, entity_texts) if entity_texts else {}
+            _keep(self, "_mention_texts", texts)
+        return texts
+
+    def _compared(self) -> tuple[Any, ...]:
+        return (self.message_id, self.stream, self.sender, self.timestamp, self.presentation_ml)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, Message)
+        return (
+            self._compared() == other._compared()
+            and self.data == other.data
+            and self.text == other.text
+            and self.mentions == other.mentions
+        )
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash((*self._compared(), self.text, self.mentions))
+
+    def __repr__(self) -> str:
+        return (
+            f"Message(message_id={self.message_id!r}, stream={self.stream!r}, "
+            f"sender={self.sender!r}, timestamp={self.timestamp!r}, text={self.text!r}, "
+            f"mentions={self.mentions!r})"
+        )
 
     @property
     def stream_id(self) -> str:
@@ -423,7 +368,8 @@ class Message:
         ("@" + it) is tried as a fallback for senders that render mentions differently.
         """
         text = self.text
-        candidates = (self._mention_texts.get(user_id), display_name and f"@{display_name}")
+        by_user = self._mention_texts_by_user()
+        candidates = (by_user.get(user_id), display_name and f"@{display_name}")
         for candidate in candidates:
             if candidate and text[: len(candidate)].casefold() == candidate.casefold():
                 return text[len(candidate) :].lstrip()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -408,3 +410,76 @@ def test_events_are_hashable_and_equal_when_parsed_twice(event_type: str) -> Non
     second = parse_event(copy.deepcopy(FIXTURES[event_type]))
     assert first == second
     assert hash(first) == hash(second)
+
+
+# The usual MESSAGESENT takes a fast path (exact JSON types only); anything else, the checked
+# readers. A top-level mapping that is not a dict always takes the checked readers.
+_SENT = FIXTURES["MESSAGESENT"]
+_VARIANTS: list[tuple[tuple[str | int, ...], Any]] = [
+    ((), None),  # unchanged
+    (("timestamp",), float(TS)),
+    (("timestamp",), None),
+    (("timestamp",), _DELETE),
+    (("timestamp",), True),
+    (("initiator",), None),
+    (("initiator", "user"), None),
+    (("initiator", "user", "userId"), 349026222342678.0),
+    (("initiator", "user", "userId"), True),
+    (("initiator", "user", "email"), None),
+    (("initiator", "user", "email"), 5),
+    ((*_MSG, "timestamp"), None),
+    ((*_MSG, "timestamp"), _DELETE),
+    ((*_MSG, "timestamp"), float(TS + 1)),
+    ((*_MSG, "message"), None),
+    ((*_MSG, "message"), _DELETE),
+    ((*_MSG, "message"), 3),
+    ((*_MSG, "data"), MENTION_DATA),
+    ((*_MSG, "data"), {"0": {"type": "x"}}),
+    ((*_MSG, "data"), 42),
+    ((*_MSG, "messageId"), ""),
+    ((*_MSG, "user"), dict(BOB)),
+    ((*_MSG, "user"), {**ALICE, "userId": True}),
+    ((*_MSG, "user"), {**ALICE, "userId": 1.5}),
+    ((*_MSG, "user", "username"), None),
+    ((*_MSG, "stream"), IM),
+    ((*_MSG, "stream"), {**ROOM, "members": [ALICE, BOB]}),
+    ((*_MSG, "stream"), {**ROOM, "streamType": None}),
+    ((*_MSG, "stream"), {**ROOM, "roomName": 7}),
+    ((*_MSG, "stream", "streamId"), ""),
+    (("payload", "messageSent"), []),
+]
+
+
+def _outcome(raw: Mapping[str, Any], replier: Any = None) -> Any:
+    try:
+        return parse_event(raw, replier=replier)
+    except EventParseError as exc:
+        return (exc.event_id, exc.problem)
+
+
+@pytest.mark.parametrize(("path", "value"), _VARIANTS)
+def test_the_usual_message_sent_parses_as_the_checked_readers_do(
+    path: tuple[str | int, ...], value: Any
+) -> None:
+    raw = _with("MESSAGESENT", path, value) if path else copy.deepcopy(_SENT)
+    fast, checked = _outcome(raw), _outcome(MappingProxyType(raw))
+    assert fast == checked
+    if isinstance(fast, MessageSentEvent):
+        assert isinstance(checked, MessageSentEvent)
+        for attribute in ("text", "mentions", "data", "sender", "stream", "timestamp"):
+            assert getattr(fast.message, attribute) == getattr(checked.message, attribute)
+        assert fast.raw is raw
+
+
+def test_the_replier_is_bound_to_message_sent_events_only() -> None:
+    async def replier(stream_id: str, message_ml: str, data: object) -> None:
+        return None
+
+    for raw in (_SENT, MappingProxyType(_SENT)):  # the fast path and the checked readers
+        event = parse_event(raw, replier=replier)
+        assert isinstance(event, MessageSentEvent)
+        assert event.message.can_reply
+        assert not parse_event(raw).message.can_reply  # type: ignore[attr-defined]
+    shared = parse_event(FIXTURES["SHAREDPOST"], replier=replier)
+    assert isinstance(shared, SharedPostEvent)
+    assert not shared.message.can_reply

@@ -203,6 +203,28 @@ def test_fast_path_agrees_with_the_parser(inner: str) -> None:
     assert fast == slow
 
 
+def _span(entity_id: str, text: str) -> str:
+    return f'<span class="entity" data-entity-id="{entity_id}">{text}</span>'
+
+
+span_text = st.lists(
+    st.text(alphabet=st.characters(exclude_characters="<>")) | st.sampled_from(ENTITIES)
+).map("".join)
+
+
+@given(
+    st.lists(
+        span_text
+        | st.builds(_span, st.sampled_from(["0", "1", "", "m 1", "a\nb"]), span_text)
+        | st.sampled_from([_span("0", "@Bot"), "<b>x</b>", "<br/>", " "])
+    ).map("".join)
+)
+def test_fast_path_with_entity_spans_agrees_with_the_parser(inner: str) -> None:
+    fast = render_presentation(PML.format(inner))
+    slow = render_presentation(PML.format(inner) + "<!-- force the parser -->")
+    assert fast == slow
+
+
 def test_entity_spans_are_recorded_for_mentions() -> None:
     inner = '<span class="entity" data-entity-id="m1">@Bot  Name</span> /help'
     assert render_presentation(PML.format(inner)) == ("@Bot Name /help", {"m1": "@Bot Name"})
@@ -275,6 +297,26 @@ def test_a_message_built_directly_derives_text_and_mentions() -> None:
     assert msg.text_without_mention(99) == "hi"
     assert msg.text_without_mention(7) == "@Bot hi"
     assert msg.stream_id == "s1"
+
+
+def test_text_mentions_and_data_come_from_entity_json_text_as_symphony_sends_it() -> None:
+    data = {"0": _mention_entity(99)}
+    from_text = make_message(data=json.dumps(data))
+    assert from_text.data == data
+    assert from_text.mentions == (99,)
+    assert from_text.text_without_mention(99) == "hi"
+    assert from_text == make_message(data=data)
+    assert hash(from_text) == hash(make_message(data=data))
+    assert make_message(data="{}").data == {}
+    assert make_message(data=None).mentions == ()
+
+
+def test_values_given_explicitly_win_over_what_the_markup_says() -> None:
+    msg = make_message(text="given", mentions=(5,), mention_texts={5: "@Five"})
+    assert (msg.text, msg.mentions) == ("given", (5,))
+    assert msg.text_without_mention(5) == "given"  # "given" does not start with "@Five"
+    assert msg != make_message()
+    assert "text='given'" in repr(msg)
 
 
 def test_leading_mention_falls_back_to_the_display_name() -> None:
