@@ -39,16 +39,25 @@ import functools
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from functools import cached_property
+from collections.abc import Callable, Iterable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from attrs import evolve, field, frozen
+from attrs import evolve
 
-from symbot.commands import command_params, parse_arguments, usage_line
-from symbot.errors import CommandUsageError
+from symbot.commands import command_params
 from symbot.events import STREAM_TYPES, Event, MessageSentEvent
-from symbot.messages import Message, Replier
+from symbot.matching import (
+    CommandSpec,
+    EventSpec,
+    Handler,
+    HandlerSpec,
+    Incoming,
+    Invocation,
+    MatchContext,
+    Matcher,
+    MessageSpec,
+)
+from symbot.messages import Message
 
 __all__ = [
     "HANDLERS_ATTR",
@@ -69,74 +78,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 HANDLERS_ATTR = "__symbot_handlers__"
-Handler = Callable[..., Awaitable[Any]]
 F = TypeVar("F", bound=Handler)
 P = ParamSpec("P")
-
-
-@frozen
-class HandlerSpec:
-    """What a decorator recorded about a handler (one per decorator)."""
-
-
-@frozen
-class MessageSpec(HandlerSpec):
-    """`on_message` filters; all given ones must hold. Texts are compared casefolded."""
-
-    contains: str | None = None
-    regex: re.Pattern[str] | None = None
-    stream_types: frozenset[str] | None = None
-    mentioned: bool = False
-    from_users: frozenset[str | int] | None = None  # usernames (casefolded) and user ids
-    predicate: Callable[[Message], bool] | None = None
-
-
-@frozen
-class EventSpec(HandlerSpec):
-    """`on_event` types; none at all means every event."""
-
-    types: frozenset[str] = frozenset()
-    classes: tuple[type[Event], ...] = ()
-
-
-@frozen
-class CommandSpec(HandlerSpec):
-    name: str  # casefolded, e.g. "/weather"
-    aliases: tuple[str, ...] = ()
-    help: str | None = None
-
-
-@frozen
-class MatchContext:
-    """Who the bot is (for `mentioned`, own messages, command mentions) and how it replies:
-    with `replier`, `match` binds it to a received message that has none, so handlers
-    (message, command and MESSAGESENT event handlers alike) can `await msg.reply(...)`."""
-
-    bot_user_id: int | None = None
-    bot_display_name: str | None = None
-    replier: Replier | None = field(default=None, repr=False, eq=False)
-
-
-@frozen
-class Invocation:
-    """One handler call decided by `Registry.match`: `await invocation()` runs it. A command
-    whose arguments did not parse carries `usage_error`, which calling it raises."""
-
-    func: Handler
-    args: tuple[Any, ...]
-    kwargs: Mapping[str, Any] = field(factory=dict)
-    spec: HandlerSpec = field(factory=HandlerSpec, repr=False)
-    usage_error: CommandUsageError | None = None
-
-    @property
-    def name(self) -> str:
-        """The handler's name, for logs."""
-        return str(getattr(self.func, "__qualname__", self.func))
-
-    async def __call__(self) -> Any:
-        if self.usage_error is not None:
-            raise self.usage_error
-        return await self.func(*self.args, **self.kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,115 +191,7 @@ def collect_specs(cls_or_obj: object) -> list[tuple[str, HandlerSpec]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Matching
-
-
-class _Incoming:
-    """One event's message, with what several matchers need computed once."""
-
-    def __init__(self, msg: Message, ctx: MatchContext) -> None:
-        self.msg = msg
-        self.ctx = ctx
-        self.bot_mentioned = ctx.bot_user_id is not None and ctx.bot_user_id in msg.mentions
-
-    @cached_property
-    def folded_text(self) -> str:
-        return self.msg.text.casefold()
-
-    @cached_property
-    def command_line(self) -> tuple[str, str]:
-        """(first word casefolded, the rest) of the text after a leading mention of the bot."""
-        text = self.msg.text
-        if self.bot_mentioned:
-            text = self.msg.text_without_mention(
-                self.ctx.bot_user_id or 0, display_name=self.ctx.bot_display_name
-            )
-        word, _, rest = text.strip().partition(" ")
-        if "\n" in word:
-            word, _, more = word.partition("\n")
-            rest = f"{more} {rest}"
-        return word.casefold(), rest
-
-
-class _Matcher:
-    """A spec prepared for one handler: `match` returns an Invocation or None."""
-
-    def __init__(self, spec: HandlerSpec, func: Handler) -> None:
-        params = list(inspect.signature(func).parameters.values())
-        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        if not params or params[0].kind not in positional:
-            raise TypeError(f"handler {func!r} must take the message or event as first argument")
-        self.spec, self.func = spec, func
-        self.accepts = {p.name for p in params[1:] if p.kind is not p.VAR_POSITIONAL}
-        self.any_kwargs = any(p.kind is p.VAR_KEYWORD for p in params)
-        provided = (
-            {"match", *spec.regex.groupindex}
-            if isinstance(spec, MessageSpec) and spec.regex
-            else set()
-        )
-        variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-        needed = [p.name for p in params[1:] if p.default is p.empty and p.kind not in variadic]
-        missing = [name for name in needed if name not in provided]
-        if missing and not isinstance(spec, CommandSpec):
-            raise TypeError(f"handler {func!r}: nothing provides parameter(s) {missing}")
-        if isinstance(spec, CommandSpec):
-            self.params = command_params(spec.name, func, params)
-            self.usage = usage_line(spec.name, self.params)
-            doc = (func.__doc__ or "").strip().splitlines()
-            self.description = spec.help or (doc[0].strip() if doc else "")
-
-    def match(self, event: Event, incoming: _Incoming | None) -> Invocation | None:
-        spec = self.spec
-        if isinstance(spec, EventSpec):
-            if (
-                (not spec.types and not spec.classes)
-                or event.type in spec.types
-                or (spec.classes and isinstance(event, spec.classes))
-            ):
-                return Invocation(self.func, (event,), spec=spec)
-            return None
-        if incoming is None:
-            return None
-        if isinstance(spec, CommandSpec):
-            word, rest = incoming.command_line
-            if word != spec.name and word not in spec.aliases:
-                return None
-            try:
-                args = parse_arguments(spec.name, self.params, self.usage, rest)
-            except CommandUsageError as exc:
-                return Invocation(self.func, (incoming.msg,), spec=spec, usage_error=exc)
-            return Invocation(self.func, (incoming.msg, *args), spec=spec)
-        assert isinstance(spec, MessageSpec)
-        return self._match_message(spec, incoming)
-
-    def _match_message(self, spec: MessageSpec, incoming: _Incoming) -> Invocation | None:
-        msg = incoming.msg
-        if spec.stream_types is not None and msg.stream.stream_type not in spec.stream_types:
-            return None
-        if spec.from_users is not None and not (
-            msg.sender.user_id in spec.from_users
-            or (msg.sender.username or "").casefold() in spec.from_users
-        ):
-            return None
-        if spec.mentioned and not incoming.bot_mentioned:
-            return None
-        if spec.contains is not None and spec.contains not in incoming.folded_text:
-            return None
-        kwargs: dict[str, Any] = {}
-        if spec.regex is not None:
-            found = spec.regex.search(msg.text)
-            if found is None:
-                return None
-            groups = {"match": found, **found.groupdict()}
-            kwargs = {k: v for k, v in groups.items() if self.any_kwargs or k in self.accepts}
-        if spec.predicate is not None:
-            try:
-                if not spec.predicate(msg):
-                    return None
-            except Exception:
-                logger.exception("predicate of handler %r failed; skipping it", self.func)
-                return None
-        return Invocation(self.func, (msg,), kwargs, spec=spec)
+# Registration and matching
 
 
 def _method_proxy(method: Any) -> Any:
@@ -404,13 +239,13 @@ class Registry:
     ) -> None:
         self.mention_required_in_rooms = mention_required_in_rooms
         self.ignore_own_messages = ignore_own_messages
-        self._entries: list[tuple[Handler, list[_Matcher]]] = []
+        self._entries: list[tuple[Handler, list[Matcher]]] = []
 
     def add(self, spec: HandlerSpec, func: Handler) -> None:
         """Register `func` (a bound method or a function) for `spec`; TypeError if its
         signature cannot serve the spec."""
         _require_async(func)
-        matcher = _Matcher(spec, func)
+        matcher = Matcher(spec, func)
         for registered, matchers in self._entries:
             if registered == func:
                 matchers.append(matcher)
@@ -456,15 +291,22 @@ class Registry:
         """The invocations `event` triggers, in registration order (one per function)."""
         incoming = None
         if isinstance(event, MessageSentEvent):
-            if ctx.replier is not None and not event.message.can_reply:
-                event = evolve(event, message=event.message.with_replier(ctx.replier))
             msg = event.message
-            incoming = _Incoming(msg, ctx)
-            own = ctx.bot_user_id is not None and msg.sender.user_id == ctx.bot_user_id
-            if (own and self.ignore_own_messages) or (
-                self.mention_required_in_rooms and msg.stream.is_room and not incoming.bot_mentioned
+            if ctx.replier is not None and not msg.can_reply:  # the bot's parser binds it
+                msg = msg.with_replier(ctx.replier)
+                event = evolve(event, message=msg)
+            if not (
+                self.ignore_own_messages
+                and ctx.bot_user_id is not None
+                and msg.sender.user_id == ctx.bot_user_id
             ):
-                incoming = None
+                incoming = Incoming(msg, ctx)
+                if (
+                    self.mention_required_in_rooms
+                    and msg.stream.is_room
+                    and not incoming.bot_mentioned
+                ):
+                    incoming = None
         found = []
         for _, matchers in self._entries:
             for matcher in matchers:

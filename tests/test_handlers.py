@@ -418,6 +418,17 @@ def test_commands_match_whole_words_only() -> None:
     assert names(registry.match(message_event("/status\nmore"), CTX)) == ["status"]
 
 
+async def test_commands_match_case_insensitively_in_any_script() -> None:
+    @command("/Straße", aliases=["/ΟΔΟΣ"])
+    async def street(msg: Message, rest: str | None) -> str | None:
+        return rest
+
+    assert await run_command("/STRASSE one", street) == "one"
+    assert await run_command("/οδος two", street) == "two"  # a final sigma folds as the other
+    for text in ("/Stras se", "/strass", "street /straße"):
+        assert registry_of(street).match(message_event(text), CTX) == [], text
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
