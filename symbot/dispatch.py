@@ -4,7 +4,10 @@ The contract (DESIGN.md decision 6):
 
 - Events of one stream are handled in order, one after another; different streams run
   concurrently, under one `CapacityLimiter` shared by the whole bot. Events without a
-  stream (connection requests, ...) form one group of their own.
+  stream (connection requests, ...) form one group of their own. A batch of one stream runs
+  in the caller's task; several streams run in worker tasks, a new worker starting only
+  while the others wait (a handler awaiting I/O, the limiter): as concurrent as a task per
+  stream, without paying for one when handlers do not wait.
 - The whole batch is finished before `dispatch` returns, so the next batch (and its
   acknowledgement) waits: this keeps per-stream order across batches too.
 - Duplicate event ids are dropped (a re-queued batch, several instances on one feed). An
@@ -17,13 +20,15 @@ The contract (DESIGN.md decision 6):
   the batch are then left for the redelivery too, so their order is kept.
 - A malformed event (`EventParseError`, or anything else a parser throws) is logged with
   its id and skipped.
+- At DEBUG level, each handler call is logged with the event's id, type, stream and
+  initiator; below DEBUG, the per-event path formats no log line at all.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 import anyio
@@ -87,10 +92,13 @@ class SeenEvents:
         return len(self._ids)
 
     def add(self, event_id: str) -> None:
-        self._ids[event_id] = None
-        self._ids.move_to_end(event_id)
-        if len(self._ids) > self.capacity:
-            self._ids.popitem(last=False)
+        ids = self._ids
+        if event_id in ids:
+            ids.move_to_end(event_id)
+            return
+        ids[event_id] = None
+        if len(ids) > self.capacity:
+            ids.popitem(last=False)
 
 
 class Dispatcher:
@@ -132,11 +140,13 @@ class Dispatcher:
         groups = self._group(raw_events)
         outcome = _Outcome()
         if len(groups) == 1:
-            await self._run_group(next(iter(groups.values())), outcome)
+            token = _in_handler.set(True)
+            try:
+                await self._run_group(next(iter(groups.values())), outcome)
+            finally:
+                _in_handler.reset(token)
         elif groups:
-            async with anyio.create_task_group() as tg:
-                for events in groups.values():
-                    tg.start_soon(self._run_group, events, outcome)
+            await self._run_groups(deque(groups.values()), outcome)
         elapsed = anyio.current_time() - started
         if elapsed > self.visibility_timeout:
             self.stats.slow_batches += 1
@@ -151,95 +161,108 @@ class Dispatcher:
             )
         return not outcome.redeliver
 
+    async def _run_groups(self, pending: deque[list[Event]], outcome: _Outcome) -> None:
+        """Every group, each in one worker from start to end. A worker takes the next group
+        when it is done with one; this task starts another worker each time it gets to run
+        while groups are left, which is when the workers are all waiting."""
+
+        async def work() -> None:
+            _in_handler.set(True)  # in this worker's own context
+            while pending:
+                await self._run_group(pending.popleft(), outcome)
+
+        async with anyio.create_task_group() as workers:
+            while pending:
+                workers.start_soon(work)
+                await anyio.lowlevel.checkpoint()
+
     def _group(self, raw_events: Sequence[object]) -> dict[str | None, list[Event]]:
+        """Parse, drop duplicates and own events, and group by stream, in order."""
         groups: dict[str | None, list[Event]] = {}
         batch_ids: set[str] = set()
+        seen, stats, parse = self.seen, self.stats, self.parse
+        own_user_id = self.own_user_id if self.ignore_own_events else None
         for raw in raw_events:
-            event = self._parse_one(raw)
-            if event is None:
+            try:  # a plain dict is the usual case: no ABC check for it
+                event = parse(raw if type(raw) is dict else _mapping(raw))
+            except Exception as exc:
+                self._skip_malformed(raw, exc)
                 continue
-            if event.id in self.seen or event.id in batch_ids:
-                self.stats.duplicates_dropped += 1
-                logger.debug("dropping duplicate event %s", event.id)
+            event_id = event.id
+            if event_id in batch_ids or event_id in seen:
+                stats.duplicates_dropped += 1
+                logger.debug("dropping duplicate event %s", event_id)
                 continue
-            batch_ids.add(event.id)
-            if self._is_own(event):
-                self.stats.own_events_ignored += 1
-                self.seen.add(event.id)
+            batch_ids.add(event_id)
+            initiator = event.initiator
+            if initiator is not None and initiator.user_id == own_user_id:  # None: never
+                stats.own_events_ignored += 1
+                seen.add(event_id)
                 continue
-            groups.setdefault(event.stream_id, []).append(event)
+            stream_id = event.stream_id
+            group = groups.get(stream_id)
+            if group is None:
+                groups[stream_id] = [event]
+            else:
+                group.append(event)
         return groups
 
-    def _parse_one(self, raw: object) -> Event | None:
-        try:
-            if type(raw) is dict:  # the usual case, without an ABC check
-                return self.parse(raw)
-            if isinstance(raw, MalformedEvent):
-                raise EventParseError(raw.event_id, "not valid JSON")
-            if not isinstance(raw, Mapping):
-                raise EventParseError(None, f"a JSON {type(raw).__name__}, not an object")
-            return self.parse(raw)
-        except EventParseError as exc:
-            self.stats.malformed_events += 1
+    def _skip_malformed(self, raw: object, exc: Exception) -> None:
+        self.stats.malformed_events += 1
+        if isinstance(exc, EventParseError):
             logger.warning("skipping event %s: %s", exc.event_id or "<no id>", exc.problem)
-        except Exception:
-            self.stats.malformed_events += 1
-            event_id = raw.get("id") if isinstance(raw, Mapping) else None
-            logger.exception("skipping event %s: the parser failed on it", event_id or "<no id>")
-        return None
-
-    def _is_own(self, event: Event) -> bool:
-        return (
-            self.ignore_own_events
-            and self.own_user_id is not None
-            and event.initiator is not None
-            and event.initiator.user_id == self.own_user_id
+            return
+        event_id = raw.get("id") if isinstance(raw, Mapping) else None
+        logger.error(
+            "skipping event %s: the parser failed on it", event_id or "<no id>", exc_info=exc
         )
 
     async def _run_group(self, events: list[Event], outcome: _Outcome) -> None:
+        """The events of one stream in order; stops at one whose handler asked for
+        redelivery (the rest is redelivered with it)."""
         try:
             self.limiter.acquire_nowait()  # no scheduling round trip while a slot is free
         except anyio.WouldBlock:
             await self.limiter.acquire()
-        token = _in_handler.set(True)
         try:
+            debug = logger.isEnabledFor(logging.DEBUG)
+            stats, seen, route = self.stats, self.seen, self._route
             for event in events:
-                if not await self._handle(event):
+                try:
+                    calls = list(route(event))
+                except Exception:
+                    logger.exception(
+                        "routing event %s (%s) failed; skipping it", event.id, event.type
+                    )
+                    calls = []
+                keep = True
+                for name, call in calls:
+                    stats.handler_calls += 1
+                    if debug:
+                        _log_call(name, event)
+                    try:
+                        await call()
+                    except Redeliver:
+                        stats.redeliveries += 1
+                        logger.info("handler %s asked to redeliver event %s", name, event.id)
+                        keep = False
+                    except Exception as exc:
+                        stats.handler_errors += 1
+                        logger.exception(
+                            "handler %s failed on event %s (%s) in stream %s",
+                            name,
+                            event.id,
+                            event.type,
+                            event.stream_id,
+                        )
+                        await self._report(exc, event)
+                if not keep:
                     outcome.redeliver = True
                     return
-                self.seen.add(event.id)
-                self.stats.events_handled += 1
+                seen.add(event.id)
+                stats.events_handled += 1
         finally:
-            _in_handler.reset(token)
             self.limiter.release()
-
-    async def _handle(self, event: Event) -> bool:
-        """Run every handler for `event`; False if one asked for redelivery."""
-        try:
-            calls = list(self._route(event))
-        except Exception:
-            logger.exception("routing event %s (%s) failed; skipping it", event.id, event.type)
-            return True
-        keep = True
-        for name, call in calls:
-            self.stats.handler_calls += 1
-            try:
-                await call()
-            except Redeliver:
-                self.stats.redeliveries += 1
-                logger.info("handler %s asked to redeliver event %s", name, event.id)
-                keep = False
-            except Exception as exc:
-                self.stats.handler_errors += 1
-                logger.exception(
-                    "handler %s failed on event %s (%s) in stream %s",
-                    name,
-                    event.id,
-                    event.type,
-                    event.stream_id,
-                )
-                await self._report(exc, event)
-        return keep
 
     async def _report(self, exc: Exception, event: Event) -> None:
         try:
@@ -251,3 +274,24 @@ class Dispatcher:
 @define
 class _Outcome:
     redeliver: bool = False
+
+
+def _mapping(raw: object) -> Mapping[str, object]:
+    """`raw` if it is a JSON object; else the EventParseError to skip it with."""
+    if isinstance(raw, MalformedEvent):
+        raise EventParseError(raw.event_id, "not valid JSON")
+    if not isinstance(raw, Mapping):
+        raise EventParseError(None, f"a JSON {type(raw).__name__}, not an object")
+    return raw
+
+
+def _log_call(name: str, event: Event) -> None:
+    """The DEBUG line for one handler call: which event, of what type, where, from whom."""
+    logger.debug(
+        "event %s (%s) in stream %s from user %s: running handler %s",
+        event.id,
+        event.type,
+        event.stream_id,
+        event.initiator.user_id if event.initiator is not None else None,
+        name,
+    )

@@ -64,6 +64,55 @@ async def test_per_stream_order_is_kept_while_streams_run_in_parallel() -> None:
         assert bot.errors == []
 
 
+async def test_waiting_handlers_of_every_stream_in_a_batch_run_at_once() -> None:
+    """Each handler waits until the handlers of all 20 streams are running: this completes
+    only if no stream of the batch waits for another's handler to finish first."""
+    streams = 20
+
+    class Gathering(RecordingBot):
+        arrived = 0
+        everyone: anyio.Event
+
+        @on_message()
+        async def gather(self, msg: Message) -> None:
+            self.arrived += 1
+            if self.arrived == streams:
+                self.everyone.set()
+            await self.everyone.wait()
+
+    async with BotHarness(Gathering) as h:
+        h.bot.everyone = anyio.Event()
+        rooms = [h.room(f"room {n}", ["alice"]) for n in range(streams)]
+        for room in rooms:  # no await in between: one batch
+            h.emulator.send("alice", room, "here")
+        await h.wait_until(lambda: h.bot.stats.events_handled == streams, 10)
+        assert h.bot.feed_stats.batches == 1
+        assert h.bot.errors == []
+
+
+async def test_each_handler_call_is_logged_at_debug_level(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Quiet(RecordingBot):
+        @on_message()
+        async def listen(self, msg: Message) -> None:
+            pass
+
+    async with BotHarness(Quiet) as h:
+        im = h.im("alice")
+        caplog.set_level(logging.INFO, logger="symbot.dispatch")
+        await h.say("alice", im, "unlogged")
+        await h.wait_until(lambda: h.bot.stats.events_handled == 1)
+        caplog.set_level(logging.DEBUG, logger="symbot.dispatch")
+        await h.say("alice", im, "logged")
+        await h.wait_until(lambda: h.bot.stats.events_handled == 2)
+    lines = [r.getMessage() for r in caplog.records if "running handler" in r.getMessage()]
+    [line] = lines
+    alice = h.user("alice").user_id
+    assert f"(MESSAGESENT) in stream {im} from user {alice}: running handler" in line
+    assert line.endswith("Quiet.listen")
+
+
 async def test_concurrency_is_capped_by_the_configured_limit() -> None:
     from symbot.config import BotSettings
 
