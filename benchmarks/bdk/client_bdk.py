@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +21,7 @@ from symphony.bdk.core.config.loader import BdkConfigLoader
 from symphony.bdk.core.service.datafeed.real_time_event_listener import RealTimeEventListener
 from symphony.bdk.core.symphony_bdk import SymphonyBdk
 
-from benchmarks.bdk.protocol import OrderTracker, Workload, emit, peak_rss_kib, read_command
+from benchmarks.bdk.protocol import OrderTracker, Workload, emit, read_command, run_client
 
 
 def bdk_config(workload: Workload) -> Any:
@@ -113,10 +112,4 @@ async def main(workload: Workload) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    spec = Workload.from_argv(sys.argv)
-    try:
-        outcome = asyncio.run(main(spec))
-    except Exception as exc:  # the harness reports it in the table
-        emit({"error": f"{type(exc).__name__}: {exc}"[:500]})
-        sys.exit(1)
-    emit({"result": outcome, "rss_kib": peak_rss_kib()})
+    run_client(lambda spec: asyncio.run(main(spec)))

@@ -11,7 +11,6 @@ on 5xx or network errors, no feed recovery). Started by the harness as
 from __future__ import annotations
 
 import ssl
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from benchmarks.bdk.protocol import OrderTracker, Workload, emit, peak_rss_kib, read_command
+from benchmarks.bdk.protocol import OrderTracker, Workload, emit, read_command, run_client
 
 JWT_LIFETIME = 240
 
@@ -154,10 +153,4 @@ async def main(workload: Workload) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    spec = Workload.from_argv(sys.argv)
-    try:
-        result = anyio.run(main, spec)
-    except Exception as exc:  # the harness reports it in the table
-        emit({"error": f"{type(exc).__name__}: {exc}"[:500]})
-        sys.exit(1)
-    emit({"result": result, "rss_kib": peak_rss_kib()})
+    run_client(lambda spec: anyio.run(main, spec))

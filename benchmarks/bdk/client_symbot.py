@@ -9,14 +9,13 @@ sees every room message, as the BDK's listener does. Started by the harness as
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import anyio
 
-from benchmarks.bdk.protocol import OrderTracker, Workload, emit, peak_rss_kib, read_command
+from benchmarks.bdk.protocol import OrderTracker, Workload, emit, read_command, run_client
 from symbot.auth import RsaJwtAuth
 from symbot.bot import Bot
 from symbot.client import SymphonyClient
@@ -112,10 +111,4 @@ async def main(workload: Workload) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    spec = Workload.from_argv(sys.argv)
-    try:
-        result = anyio.run(main, spec)
-    except Exception as exc:  # the harness reports it in the table
-        emit({"error": f"{type(exc).__name__}: {exc}"[:500]})
-        sys.exit(1)
-    emit({"result": result, "rss_kib": peak_rss_kib()})
+    run_client(lambda spec: anyio.run(main, spec))

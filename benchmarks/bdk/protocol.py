@@ -99,6 +99,18 @@ def peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
+def run_client(run: Callable[[Workload], dict[str, Any]]) -> None:
+    """A client process's whole life: read the workload from argv, `run` it (the client's
+    own event loop inside), and report the result or the error as the last protocol line."""
+    spec = Workload.from_argv(sys.argv)
+    try:
+        outcome = run(spec)
+    except Exception as exc:  # the harness reports it in the table
+        emit({"error": f"{type(exc).__name__}: {exc}"[:500]})
+        sys.exit(1)
+    emit({"result": outcome, "rss_kib": peak_rss_kib()})
+
+
 @dataclass(frozen=True)
 class EventMark:
     """A workload event whose handling has begun."""
