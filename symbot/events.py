@@ -10,7 +10,9 @@
   missing`), which the datafeed logs before skipping the event;
 - JSON `null` counts as absent; extra fields are ignored; `raw` keeps the original JSON.
 
-Parsing is a dict lookup plus direct field reads: it is on the datafeed's hot path.
+Parsing is on the datafeed's hot path: the usual MESSAGESENT (every field of its exact JSON
+type) is read without the checked readers (see `symbot.event_parts`), and a message's text,
+mentions and EntityJSON are worked out only when first read (see `Message`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ Rules:
   **The last parameter, if it is a `str`, takes the rest of the line** as typed (unquoted when
   the rest is one quoted string). A default (or `| None`, meaning None) makes a parameter
   optional; keyword-only parameters with defaults are left alone. When the arguments do not
-  parse, the `Invocation` raises `CommandUsageError` once awaited, with a usage line such as
+  parse, the `Invocation` raises `CommandUsageError` when run, with a usage line such as
   `/convert <amount: float> <currency: str> [note…]` for the bot to reply.
 - **Commands** match when the message text — after a leading mention of the bot — starts with
   the command word or an alias (case-insensitive, whole word).
