@@ -1,8 +1,9 @@
 """The emulator served on loopback in a process of its own, for `datafeed_throughput`.
 
 `python -m benchmarks._served_emulator '<bot public key PEM>'` starts an `Emulator` serving
-plain HTTP on 127.0.0.1, registers the bot account "bot" with that key, prints one JSON line
-`{"url": ...}` and then answers one JSON command per line of stdin:
+on 127.0.0.1 (plain HTTP, and HTTPS with its own CA), registers the bot account "bot" with
+that key, prints one JSON line `{"http": url, "https": url, "ca_bundle": path}` and then
+answers one JSON command per line of stdin:
 
 - `{"load": {"events": N, "streams": S, "mention": bool, "tag": str | null}}`: deletes the
   bot's datafeeds, creates a fresh one (with `tag`, so that a bot listing its feeds by tag
@@ -35,7 +36,7 @@ async def serve(bot_public_key: bytes) -> None:
     workloads: dict[tuple[int, int, bool], list[str]] = {}
     async with Emulator() as emu:
         emu.add_user(BOT, public_key_pem=bot_public_key)
-        _answer({"url": emu.http_url})
+        _answer({"http": emu.http_url, "https": emu.https_url, "ca_bundle": str(emu.ca_bundle)})
         while line := await anyio.to_thread.run_sync(sys.stdin.readline):
             load = json.loads(line)["load"]
             key = (load["events"], load["streams"], load["mention"])

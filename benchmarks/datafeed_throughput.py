@@ -9,13 +9,14 @@ and EntityJSON the emulator builds, plain and with a mention of the bot):
   datafeed loop, typed events, dedupe, own-event check, per-stream grouping, routing
   through the handler registry (command and filter matching), the handler call, the acks.
 
-in two settings, each with its own verdict against the target (symbot at least 0.8 of raw):
+in three settings, each with its own verdict against the target (symbot at least 0.8 of raw):
 
 - **in-process**: the emulator in this process, through httpx's in-process transport. No
   sockets: the ratio compares pure CPU cost per event, the worst case for symbot.
-- **served**: the emulator in another process serving HTTP on loopback
-  (`benchmarks/_served_emulator.py`): what a bot sees with an agent on the network, minus
-  the network's latency (which would only bring the ratio closer to 1).
+- **served, HTTPS**: the emulator in another process on loopback
+  (`benchmarks/_served_emulator.py`), over TLS as an agent always is: what a bot sees with
+  an agent on the network, minus the network's latency (which only brings the ratio up).
+- **served, plain HTTP**: the same without TLS, whose cost both clients pay.
 
 Every run reads a feed loaded with the whole backlog before the client's first read, so
 publishing is not measured: the clock runs from the first read request to the last event
@@ -31,9 +32,11 @@ import itertools
 import json
 import logging
 import os
+import ssl
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 import anyio
@@ -53,7 +56,7 @@ __all__ = ["BOT", "ROOMS_WITHOUT_MENTIONS", "main", "message_events", "publish"]
 
 QUICK = os.environ.get("SYMBOT_BENCH_QUICK") == "1"
 EVENTS = 2_000 if QUICK else 20_000
-ROUNDS = 1 if QUICK else 5
+ROUNDS = 1 if QUICK else 7
 STREAMS = 20
 TARGET = 0.8
 BOT = "bot"
@@ -117,6 +120,7 @@ class Stage(Protocol):
 
     url: str
     transport: httpx.AsyncBaseTransport | None
+    ca_bundle: Path | None
     bot_key: bytes
 
     async def load(self, *, mention: bool, tag: str | None) -> str:
@@ -134,6 +138,7 @@ class InProcess:
         self.bot_key = account.private_key_pem
         self.url = self.emulator.base_url
         self.transport: httpx.AsyncBaseTransport | None = self.emulator.transport()
+        self.ca_bundle: Path | None = None
         self._workloads: dict[bool, list[str]] = {}
 
     async def load(self, *, mention: bool, tag: str | None) -> str:
@@ -150,7 +155,8 @@ class InProcess:
 
 
 class Served:
-    """The emulator in a child process (`benchmarks._served_emulator`), on loopback HTTP."""
+    """The emulator in a child process (`benchmarks._served_emulator`), on loopback; `https`
+    picks the TLS listener (trusting the emulator's CA) or the plain HTTP one."""
 
     def __init__(self, process: Process, bot_key: bytes) -> None:
         assert process.stdin is not None
@@ -158,8 +164,10 @@ class Served:
         self._stdin = process.stdin
         self._stdout = BufferedByteReceiveStream(process.stdout)
         self.bot_key = bot_key
+        self._urls: dict[str, str] = {}
         self.url = ""
         self.transport: httpx.AsyncBaseTransport | None = None
+        self.ca_bundle: Path | None = None
 
     @classmethod
     @asynccontextmanager
@@ -169,7 +177,7 @@ class Served:
         command = [sys.executable, "-m", "benchmarks._served_emulator", public_key]
         async with await anyio.open_process(command) as process:
             served = cls(process, pair.private_key_pem)
-            served.url = (await served._answer())["url"]
+            served._urls = await served._answer()
             try:
                 yield served
             finally:
@@ -179,15 +187,20 @@ class Served:
                 if process.returncode is None:
                     process.kill()
 
+    def use(self, *, https: bool) -> Served:
+        self.url = self._urls["https" if https else "http"]
+        self.ca_bundle = Path(self._urls["ca_bundle"]) if https else None
+        return self
+
     async def load(self, *, mention: bool, tag: str | None) -> str:
         command = {"events": EVENTS, "streams": STREAMS, "mention": mention, "tag": tag}
         await self._stdin.send(json.dumps({"load": command}).encode() + b"\n")
         return str((await self._answer())["feed_id"])
 
-    async def _answer(self) -> dict[str, Any]:
+    async def _answer(self) -> dict[str, str]:
         with anyio.fail_after(120):
             line = await self._stdout.receive_until(b"\n", 1 << 20)
-        answer: dict[str, Any] = json.loads(line)
+        answer: dict[str, str] = json.loads(line)
         return answer
 
 
@@ -197,15 +210,17 @@ class Served:
 
 async def raw_loop(stage: Stage, *, mention: bool) -> float:
     """Seconds a bare read/ack/json loop takes to drain a loaded feed."""
+    verify = ssl.create_default_context(cafile=stage.ca_bundle) if stage.ca_bundle else True
+    login_transport = stage.transport or httpx.AsyncHTTPTransport(verify=verify)
     provider = RsaJwtAuth(username=BOT, private_key=stage.bot_key).bind_urls(
-        pod_url=stage.url, transport=stage.transport
+        pod_url=stage.url, transport=login_transport
     )
     tokens = await provider.login()
     await provider.aclose()
     headers = {"sessionToken": tokens.session_token, "keyManagerToken": tokens.key_manager_token}
     feed_id = await stage.load(mention=mention, tag=None)
     async with httpx.AsyncClient(
-        transport=stage.transport, base_url=stage.url, headers=headers, timeout=60
+        transport=stage.transport, base_url=stage.url, headers=headers, verify=verify, timeout=60
     ) as client:
         gc.collect()
         start = anyio.current_time()
@@ -253,6 +268,7 @@ async def bot_loop(stage: Stage, *, mention: bool) -> float:
     config = BotConfig(
         pod_url=stage.url,
         auth=RsaJwtAuth(username=BOT, private_key=stage.bot_key),
+        ca_bundle=stage.ca_bundle,
         bot=ROOMS_WITHOUT_MENTIONS,
     )
     await stage.load(mention=mention, tag=config.datafeed.tag_for(BOT))
@@ -306,14 +322,16 @@ async def main() -> None:
         f"{EVENTS:,} MESSAGESENT events over {STREAMS} rooms per run, no-op handler, "
         f"best of {ROUNDS} alternating runs"
     )
-    in_process = await _scenario(InProcess(), "(a) in-process emulator: CPU cost per event")
+    title = "(a) in-process emulator: the CPU cost per event"
+    verdicts = {"in-process": await _scenario(InProcess(), title)}
     async with Served.start() as served:
-        on_loopback = await _scenario(
-            served, "(b) emulator served on loopback HTTP in another process"
-        )
+        title = "(b) emulator served on loopback in another process, HTTPS"
+        verdicts["served HTTPS"] = await _scenario(served.use(https=True), title)
+        title = "    the same over plain HTTP"
+        verdicts["served HTTP"] = await _scenario(served.use(https=False), title)
     print(
-        f"result: in-process {'PASS' if in_process else 'BELOW TARGET'}, "
-        f"served {'PASS' if on_loopback else 'BELOW TARGET'}"
+        "result: "
+        + ", ".join(f"{name} {'PASS' if ok else 'BELOW TARGET'}" for name, ok in verdicts.items())
     )
 
 
