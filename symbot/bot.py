@@ -262,7 +262,10 @@ class Bot:
             await stopped.wait()
 
     def run(self, *, backend: str = "asyncio") -> None:
-        """Serve until SIGINT/SIGTERM (graceful `stop()`; a second signal cancels at once)."""
+        """Serve until SIGINT/SIGTERM (graceful `stop()`; a second signal cancels at once).
+
+        Blocking, and it installs signal handlers, so call it from the main thread of a
+        program; inside an event loop or another thread, use `await bot.serve()`."""
         anyio.run(self._serve_until_signalled, backend=backend)
 
     async def _serve_until_signalled(self) -> None:
