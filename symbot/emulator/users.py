@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from symbot.emulator.directory import UserDirectory
 from symbot.emulator.keys import UserKeys, generate_rsa_key_pair, load_rsa_public_key, write_private
@@ -115,14 +115,7 @@ class UserRegistry:
             if previous_key_lifetime is None
             else time.time() + previous_key_lifetime,
         )
-        user = EmulatedUser(
-            user_id=old.user_id,
-            username=username,
-            display_name=old.display_name,
-            email=old.email,
-            public_key_pem=public_pem,
-            private_key_pem=private_pem,
-        )
+        user = evolve(old, public_key_pem=public_pem, private_key_pem=private_pem)
         self._users[username] = user
         return user
 
