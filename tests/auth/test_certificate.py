@@ -92,6 +92,20 @@ async def test_a_certificate_from_a_foreign_ca_is_an_authentication_error_at_onc
     assert served.counters.logins == {}
 
 
+async def test_a_provider_without_a_client_also_refuses_a_foreign_certificate_at_once(
+    served: Emulator, tmp_path: Path
+) -> None:
+    cert, key = served.foreign_certificate(BOT).write_pem(tmp_path)
+    auth = CertificateAuth(certificate=cert, key=key)
+    provider = auth.bind_urls(session_auth_url=served.https_url, ca_bundle=served.ca_bundle)
+    try:
+        with pytest.raises(AuthenticationError, match="refused the client certificate"):
+            await provider.login()
+    finally:
+        await provider.aclose()
+    assert served.counters.logins == {}
+
+
 async def test_a_certificate_for_an_unknown_user_is_refused(
     served: Emulator, tmp_path: Path
 ) -> None:
