@@ -1,9 +1,11 @@
 """PresentationML → plain text: what a human reads, from the markup Symphony delivers.
 
 `render_presentation()` is on the datafeed's hot path only when a handler (or a filter) reads
-`Message.text`: messages render lazily. Its two fast paths cover what almost every message is,
-one line of text in the outer `<div>`, optionally with entity spans (mentions, hashtags);
-anything else goes through `html.parser`. Both give the same result (a property test checks).
+`Message.text`: messages render lazily. Its fast paths cover what almost every message is,
+one line of text in the outer `<div>`, optionally with entity spans (mentions, hashtags): with
+string methods alone for printable ASCII in the wrapper pods send, else with regular
+expressions; anything else goes through `html.parser`. All give the same result (property
+tests check).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ _ONE_LINE_WITH_SPANS = re.compile(  # possessive: a failed match cannot backtrac
 )
 _TAG = re.compile(r"<[^>]*>")
 _MARKERS_OFF = str.maketrans({"\x00": None, "\x01": None})
+_WRAPPER = '<div data-format="PresentationML" data-version="2.0">'  # what a pod sends
+_WRAPPER_END = "</div>"
 
 
 class _TextRenderer(HTMLParser):
@@ -126,6 +130,10 @@ def _squeeze_blank_lines(lines: Iterator[str]) -> Iterator[str]:
 def render_presentation(presentation_ml: str) -> tuple[str, dict[str, str]]:
     """The plain text of `presentation_ml` and the rendered text of each entity span
     (`data-entity-id` → e.g. "@Jane Doe"). Never raises."""
+    if presentation_ml.startswith(_WRAPPER) and presentation_ml.endswith(_WRAPPER_END):
+        plain = _render_plain(presentation_ml[len(_WRAPPER) : -len(_WRAPPER_END)])
+        if plain is not None:
+            return plain
     if "<span" not in presentation_ml:
         simple = _SIMPLE.fullmatch(presentation_ml)
         if simple is not None:  # the common case: one line of text, maybe with &amp; & co
@@ -142,6 +150,33 @@ def render_presentation(presentation_ml: str) -> tuple[str, dict[str, str]]:
     except Exception:  # html.parser gives up on some garbage; a crude strip is better than nothing
         logger.debug("PresentationML did not parse; stripping tags instead", exc_info=True)
         return _collapse(unescape(_TAG.sub(" ", presentation_ml))), {}
+
+
+_SPAN_OPEN = '<span class="entity" data-entity-id="'
+
+
+def _render_plain(inner: str) -> tuple[str, dict[str, str]] | None:
+    """The commonest `<div>` content, rendered with string methods alone: printable ASCII
+    text, no character references, nothing but entity spans as markup. None otherwise.
+    (In printable ASCII the only whitespace is the space, so `split()` collapses exactly.)"""
+    if not (inner.isascii() and inner.isprintable()) or "&" in inner:
+        return None
+    if "<" not in inner:
+        return None if ">" in inner else (" ".join(inner.split()), {})
+    parts = inner.split(_SPAN_OPEN)
+    texts = [parts[0]]
+    entity_texts: dict[str, str] = {}
+    for part in parts[1:]:
+        entity_id, opened, rest = part.partition('">')
+        rendered, closed, after = rest.partition("</span>")
+        if not (opened and closed) or '"' in entity_id or "<" in entity_id or ">" in entity_id:
+            return None
+        entity_texts[entity_id] = " ".join(rendered.split())
+        texts += (rendered, after)
+    text = "".join(texts)
+    if "<" in text or ">" in text:
+        return None
+    return " ".join(text.split()), entity_texts
 
 
 def _render_spans(inner: str) -> tuple[str, dict[str, str]]:

@@ -225,6 +225,23 @@ def test_fast_path_with_entity_spans_agrees_with_the_parser(inner: str) -> None:
     assert fast == slow
 
 
+POD_PML = '<div data-format="PresentationML" data-version="2.0">{}</div>'  # what pods send
+ascii_text = st.text(alphabet=st.characters(max_codepoint=0x7F))
+
+
+@given(
+    st.lists(
+        ascii_text
+        | st.builds(_span, st.sampled_from(["0", "1", "", 'a"b', "a>b"]), ascii_text)
+        | st.sampled_from([_span("0", "@Bot"), "<b>x</b>", "</span>", "<br/>", "  ", "&amp;"])
+    ).map("".join)
+)
+def test_plain_ascii_fast_path_agrees_with_the_parser(inner: str) -> None:
+    fast = render_presentation(POD_PML.format(inner))
+    slow = render_presentation(POD_PML.format(inner) + "<!-- force the parser -->")
+    assert fast == slow
+
+
 def test_entity_spans_are_recorded_for_mentions() -> None:
     inner = '<span class="entity" data-entity-id="m1">@Bot  Name</span> /help'
     assert render_presentation(PML.format(inner)) == ("@Bot Name /help", {"m1": "@Bot Name"})
