@@ -11,7 +11,7 @@ The contract (DESIGN.md decision 5, at-least-once, nothing lost):
 - 400/404 on read → the feed is gone: create a new one, reset the ackId to "".
   401 (after the auth flow's own replay) → refresh the session and retry.
   403 → too many feeds: delete the ones that are not ours, retry.
-  5xx, 429, timeouts, dropped connections, unparseable bodies → backoff with jitter
+  5xx, 429, timeouts, dropped connections, TLS errors, unparseable bodies → backoff with jitter
   (`Retry-After` honoured), by default forever. The loop never dies of the network; only an
   `AuthenticationError` (the credentials were refused: configuration) ends it.
 - `stop()` cancels a pending long-poll or backoff at once (nothing is lost: a cancelled
@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -39,7 +40,7 @@ import httpx
 from attrs import define, frozen
 
 from symbot.errors import AuthenticationError, SymbotError, redact
-from symbot.retry import RetryPolicy, is_transient_status, retry_after_seconds
+from symbot.retry import RetryPolicy, is_transient_status, retry_after_seconds, tls_refusal
 
 __all__ = ["Batch", "DatafeedLoop", "FeedStats", "MalformedEvent", "parse_read_body"]
 
@@ -312,8 +313,17 @@ class DatafeedLoop:
                 f"{method} {path} timed out ({type(exc).__name__}); the agent at "
                 f"{self._agent.base_url} may be unreachable"
             ) from exc
-        except httpx.HTTPError as exc:
-            raise _ReadFailed(f"{method} {path}: {type(exc).__name__}: {redact(str(exc))}") from exc
+        except (httpx.HTTPError, ssl.SSLError) as exc:
+            # httpx on asyncio lets a TLS error met while reading a response (an alert, a
+            # record that is not TLS) escape raw; on trio it is a ReadError. Network trouble.
+            refusal = tls_refusal(exc)
+            what = (
+                f"TLS refused ({refusal.reason}); check the CA bundle (ca_bundle) and, for "
+                "certificate login, the client certificate"
+                if refusal is not None
+                else f"{type(exc).__name__}: {redact(str(exc))}"
+            )
+            raise _ReadFailed(f"{method} {path}: {what}") from exc
         except AuthenticationError:
             raise
         except SymbotError as exc:  # a re-login inside the auth flow hit the network
