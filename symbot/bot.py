@@ -35,7 +35,7 @@ from typing import Any, ClassVar, TypeVar
 
 import anyio
 import httpx
-from attrs import evolve
+from attrs import define, evolve
 
 from symbot.client import SessionInfo, SymphonyClient
 from symbot.config import BotConfig
@@ -89,7 +89,6 @@ class Bot:
             dedupe_size=max(1, settings.dedupe_cache_size),
             ignore_own_events=settings.ignore_own_messages,
             visibility_timeout=self.visibility_timeout,
-            parse=self._parse_event,
         )
         self.started = anyio.Event()
         """Set once the datafeed is open and the first read is going out."""
@@ -208,6 +207,8 @@ class Bot:
             bot_display_name=info.display_name,
             replier=self._outbox.send,
         )
+        # Each message is built with the replier bound, so `msg.reply()` works in handlers.
+        self.dispatcher.parse = functools.partial(parse_event, replier=self._outbox.send)
         if self.help_command is not None:
             self.registry.add_help_command(self.help_command)
         await self.on_start()
@@ -287,28 +288,30 @@ class Bot:
 
     # -- dispatch glue --------------------------------------------------------------------
 
-    def _parse_event(self, raw: Mapping[str, Any]) -> Event:
-        """`parse_event`, with the bot's replier bound to each message as it is built."""
-        return parse_event(raw, replier=self._context.replier)
-
     def _route(self, event: Event) -> list[HandlerCall]:
-        return [
-            (_handler_name(invocation), functools.partial(self._invoke, invocation))
-            for invocation in self.registry.match(event, self._context)
-        ]
-
-    async def _invoke(self, invocation: Invocation) -> None:
-        try:
-            await invocation()
-        except CommandUsageError as exc:
-            msg = invocation.args[0]
-            if isinstance(msg, Message) and msg.can_reply:
-                await msg.reply(f"{exc.problem}. Usage: {exc.usage}")
+        calls: list[HandlerCall] = []
+        for invocation in self.registry.match(event, self._context):
+            calls.append(_UsageReply(invocation) if invocation.usage_error else invocation)
+        return calls
 
     async def _report_error(self, exc: Exception, event: Event) -> None:
         await self.on_error(exc, event)
 
 
-def _handler_name(invocation: Invocation) -> str:
-    func = invocation.func
-    return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func)))
+@define
+class _UsageReply:
+    """A command call whose arguments did not parse: replies the usage line instead."""
+
+    invocation: Invocation
+
+    @property
+    def name(self) -> str:
+        return self.invocation.name
+
+    async def __call__(self) -> None:
+        try:
+            await self.invocation()
+        except CommandUsageError as exc:
+            msg = self.invocation.args[0]
+            if isinstance(msg, Message) and msg.can_reply:
+                await msg.reply(f"{exc.problem}. Usage: {exc.usage}")

@@ -29,7 +29,8 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
 
 import anyio
 from attrs import define
@@ -42,10 +43,18 @@ __all__ = ["DispatchStats", "Dispatcher", "HandlerCall", "SeenEvents", "in_handl
 
 logger = logging.getLogger(__name__)
 
-HandlerCall = tuple[str, Callable[[], Awaitable[object]]]
-"""A handler bound to one event: (name for logs, zero-argument coroutine function)."""
 
-Router = Callable[[Event], Iterable[HandlerCall]]
+class HandlerCall(Protocol):
+    """A handler bound to one event (such as `symbot.matching.Invocation`): calling it gives
+    the handler's coroutine; `name` is read only for log lines."""
+
+    @property
+    def name(self) -> str: ...
+
+    def __call__(self) -> Awaitable[object]: ...
+
+
+Router = Callable[[Event], Sequence[HandlerCall]]
 ErrorHook = Callable[[Exception, Event], Awaitable[object]]
 
 _in_handler: contextvars.ContextVar[bool] = contextvars.ContextVar("symbot_in_handler")
@@ -229,28 +238,28 @@ class Dispatcher:
             stats, seen, route = self.stats, self.seen, self._route
             for event in events:
                 try:
-                    calls = list(route(event))
+                    calls = route(event)
                 except Exception:
                     logger.exception(
                         "routing event %s (%s) failed; skipping it", event.id, event.type
                     )
-                    calls = []
+                    calls = ()
                 keep = True
-                for name, call in calls:
+                for call in calls:
                     stats.handler_calls += 1
                     if debug:
-                        _log_call(name, event)
+                        _log_call(call.name, event)
                     try:
                         await call()
                     except Redeliver:
                         stats.redeliveries += 1
-                        logger.info("handler %s asked to redeliver event %s", name, event.id)
+                        logger.info("handler %s asked to redeliver event %s", call.name, event.id)
                         keep = False
                     except Exception as exc:
                         stats.handler_errors += 1
                         logger.exception(
                             "handler %s failed on event %s (%s) in stream %s",
-                            name,
+                            call.name,
                             event.id,
                             event.type,
                             event.stream_id,

@@ -31,6 +31,7 @@ from symbot.messages import Message, Replier
 __all__ = [
     "Stream",
     "User",
+    "assemble",
     "opt_stream",
     "parse_message",
     "read_user",
@@ -196,11 +197,30 @@ def usual_user(raw: object) -> User | None:
     return user
 
 
+_T = TypeVar("_T")
+_new = object.__new__
+_keep = object.__setattr__
+
+
+def assemble(cls: type[_T], fields: dict[str, Any]) -> _T:
+    """An instance of the frozen, dict-based attrs class `cls` whose attributes are `fields`
+    (every attribute, by its name — private ones with their underscore), without calling
+    `__init__`: one assignment instead of one per field. For the datafeed's hot path, where
+    it saves about a microsecond per event; tests hold it equal to `__init__`."""
+    instance = _new(cls)
+    _keep(instance, "__dict__", fields)
+    return instance
+
+
 def usual_message(
-    raw: dict[str, Any], default_timestamp: int, replier: Replier | None
+    raw: dict[str, Any],
+    default_timestamp: int,
+    replier: Replier | None,
+    known: tuple[object, User] | None = None,
 ) -> Message | None:
     """A V4Message whose fields all have their exact JSON types and whose stream lists no
-    members, else None."""
+    members, else None. `known` is a V4User already read and the `User` it gave (the
+    event's initiator, usually the sender too): equal JSON, same user, no second reading."""
     stream, message_id = raw.get("stream"), raw.get("messageId")
     presentation_ml, timestamp = raw.get("message"), raw.get("timestamp")
     if (
@@ -221,15 +241,26 @@ def usual_message(
         or type(room_name) not in _OPTIONAL_STR
     ):
         return None
-    sender = usual_user(raw.get("user"))
-    if sender is None:
-        return None
-    return Message(
-        message_id=message_id,
-        stream=_interned_stream(stream_id, stream_type, room_name),
-        sender=sender,
-        timestamp=default_timestamp if timestamp is None else timestamp,
-        presentation_ml=presentation_ml or "",
-        data=raw.get("data"),
-        replier=replier,
+    raw_sender = raw.get("user")
+    if known is not None and raw_sender == known[0]:
+        sender: User | None = known[1]
+    else:
+        sender = usual_user(raw_sender)
+        if sender is None:
+            return None
+    return assemble(
+        Message,
+        {
+            "message_id": message_id,
+            "stream": _interned_stream(stream_id, stream_type, room_name),
+            "sender": sender,
+            "timestamp": default_timestamp if timestamp is None else timestamp,
+            "presentation_ml": presentation_ml or "",
+            "_data": raw.get("data"),
+            "_text": None,
+            "_mentions": None,
+            "_mention_texts": None,
+            "_replier": replier,
+            "_entity_texts": None,
+        },
     )

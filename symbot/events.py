@@ -27,6 +27,7 @@ from symbot.errors import EventParseError
 from symbot.event_parts import (
     Stream,
     User,
+    assemble,
     opt_stream,
     parse_message,
     read_message,
@@ -86,7 +87,7 @@ def _json_field() -> Any:
     return field(default=_EMPTY, hash=False)
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class Event:
     """Any datafeed event. Unknown types arrive as this class itself, with `raw` to read."""
 
@@ -148,7 +149,7 @@ def _user_fields(key: str, attribute: str) -> _Fields:
     return lambda p, where, ts: {attribute: req_user(p, key, where)}
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class _MessageEvent(Event):
     message: Message
 
@@ -158,18 +159,18 @@ class _MessageEvent(Event):
 
 
 @_parses("MESSAGESENT", "messageSent", _message_fields)
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class MessageSentEvent(_MessageEvent):
     pass
 
 
 @_parses("SHAREDPOST", "sharedPost", _shared_post_fields)
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class SharedPostEvent(_MessageEvent):
     shared_message: Message | None = None
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class StreamEvent(Event):
     """An event about one stream (a room or an IM)."""
 
@@ -180,7 +181,7 @@ class StreamEvent(Event):
         return self.stream.stream_id
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class _OptionalStreamEvent(Event):
     stream: Stream | None = None
 
@@ -190,36 +191,36 @@ class _OptionalStreamEvent(Event):
 
 
 @_parses("INSTANTMESSAGECREATED", "instantMessageCreated", _stream_fields)
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class InstantMessageCreatedEvent(StreamEvent):
     pass
 
 
 @_parses("ROOMCREATED", "roomCreated", _room_fields("roomProperties"))
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class RoomCreatedEvent(StreamEvent):
     room_properties: Mapping[str, Any] = _json_field()  # V4RoomProperties
 
 
 @_parses("ROOMUPDATED", "roomUpdated", _room_fields("newRoomProperties"))
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class RoomUpdatedEvent(StreamEvent):
     room_properties: Mapping[str, Any] = _json_field()  # the new V4RoomProperties
 
 
 @_parses("ROOMDEACTIVATED", "roomDeactivated", _stream_fields)
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class RoomDeactivatedEvent(StreamEvent):
     pass
 
 
 @_parses("ROOMREACTIVATED", "roomReactivated", _stream_fields)
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class RoomReactivatedEvent(StreamEvent):
     pass
 
 
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class RoomMemberEvent(StreamEvent):
     """A change about one member of a room: `affected_user`."""
 
@@ -227,37 +228,37 @@ class RoomMemberEvent(StreamEvent):
 
 
 @_parses("USERJOINEDROOM", "userJoinedRoom", _member_fields)
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class UserJoinedRoomEvent(RoomMemberEvent):
     pass
 
 
 @_parses("USERLEFTROOM", "userLeftRoom", _member_fields)
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class UserLeftRoomEvent(RoomMemberEvent):
     pass
 
 
 @_parses("ROOMMEMBERPROMOTEDTOOWNER", "roomMemberPromotedToOwner", _member_fields)
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class RoomMemberPromotedToOwnerEvent(RoomMemberEvent):
     pass
 
 
 @_parses("ROOMMEMBERDEMOTEDFROMOWNER", "roomMemberDemotedFromOwner", _member_fields)
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class RoomMemberDemotedFromOwnerEvent(RoomMemberEvent):
     pass
 
 
 @_parses("CONNECTIONREQUESTED", "connectionRequested", _user_fields("toUser", "to_user"))
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class ConnectionRequestedEvent(Event):
     to_user: User
 
 
 @_parses("CONNECTIONACCEPTED", "connectionAccepted", _user_fields("fromUser", "from_user"))
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class ConnectionAcceptedEvent(Event):
     from_user: User
 
@@ -270,7 +271,7 @@ class ConnectionAcceptedEvent(Event):
         "stream": opt_stream(p, where),
     },
 )
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class MessageSuppressedEvent(_OptionalStreamEvent):
     message_id: str
 
@@ -285,7 +286,7 @@ class MessageSuppressedEvent(_OptionalStreamEvent):
         "form_values": opt_object(p, "formValues", where) or _EMPTY,
     },
 )
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class SymphonyElementsActionEvent(StreamEvent):
     form_message_id: str | None = None
     form_id: str | None = None
@@ -300,7 +301,7 @@ class SymphonyElementsActionEvent(StreamEvent):
         "affected_users": read_users(p, "affectedUsers", where),
     },
 )
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class UserRequestedToJoinRoomEvent(StreamEvent):
     affected_users: tuple[User, ...] = ()  # the room's owners, who are asked
 
@@ -316,7 +317,7 @@ class UserRequestedToJoinRoomEvent(StreamEvent):
         "parameters": opt_object(p, "parameters", where) or _EMPTY,
     },
 )
-@frozen(kw_only=True)
+@frozen(kw_only=True, slots=False)
 class GenericSystemEvent(_OptionalStreamEvent):
     event_timestamp: int | None = None
     source_system: str | None = None
@@ -377,17 +378,23 @@ def _usual_message_sent(
     message = sent.get("message") if type(sent) is dict else None
     if type(timestamp) is not int or type(initiator) is not dict or type(message) is not dict:
         return None
-    initiator_user = usual_user(initiator.get("user"))
-    parsed = usual_message(message, timestamp, replier) if initiator_user is not None else None
+    raw_initiator = initiator.get("user")
+    initiator_user = usual_user(raw_initiator)
+    if initiator_user is None:
+        return None
+    parsed = usual_message(message, timestamp, replier, (raw_initiator, initiator_user))
     if parsed is None:
         return None
-    return MessageSentEvent(
-        id=event_id,
-        type="MESSAGESENT",
-        timestamp=timestamp,
-        initiator=initiator_user,
-        raw=raw,
-        message=parsed,
+    return assemble(
+        MessageSentEvent,
+        {
+            "id": event_id,
+            "type": "MESSAGESENT",
+            "timestamp": timestamp,
+            "initiator": initiator_user,
+            "raw": raw,
+            "message": parsed,
+        },
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from attrs import field, frozen
+from attrs import define, field, frozen
 
 from symbot.commands import command_params, parse_arguments, usage_line
 from symbot.errors import CommandUsageError
@@ -84,10 +84,12 @@ class MatchContext:
     replier: Replier | None = field(default=None, repr=False, eq=False)
 
 
-@frozen
+@define
 class Invocation:
     """One handler call decided by `Registry.match`: `await invocation()` runs it. A command
-    whose arguments did not parse carries `usage_error`, which calling it raises."""
+    whose arguments did not parse carries `usage_error`, which calling it raises. (Not
+    frozen: one is made per handler per event, and a frozen class takes three times as long
+    to build; nothing changes it.)"""
 
     func: Handler
     args: tuple[Any, ...]
@@ -223,8 +225,8 @@ class Matcher:
         try:
             args = parse_arguments(spec.name, self.params, self.usage, rest)
         except CommandUsageError as exc:
-            return Invocation(self.func, (incoming.msg,), spec=spec, usage_error=exc)
-        return Invocation(self.func, (incoming.msg, *args), spec=spec)
+            return Invocation(self.func, (incoming.msg,), _NO_KWARGS, spec, exc)
+        return Invocation(self.func, (incoming.msg, *args), _NO_KWARGS, spec)
 
     def _message(self, event: Event, incoming: Incoming | None) -> Invocation | None:
         spec = self.spec
@@ -257,4 +259,4 @@ class Matcher:
             except Exception:
                 logger.exception("predicate of handler %r failed; skipping it", self.func)
                 return None
-        return Invocation(self.func, (msg,), kwargs, spec=spec)
+        return Invocation(self.func, (msg,), kwargs, spec)

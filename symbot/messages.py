@@ -260,7 +260,7 @@ def mention_texts(data: Mapping[str, Any], entity_texts: Mapping[str, str]) -> d
 _keep = object.__setattr__  # fills a lazily worked-out field of a frozen Message
 
 
-@frozen(kw_only=True, eq=False, repr=False)  # eq, hash and repr below: they read lazy parts
+@frozen(kw_only=True, eq=False, repr=False, slots=False)  # eq, hash, repr below read lazy parts
 class Message:
     """A message the bot received. Build it with `symbot.events.parse_message`, or directly.
 

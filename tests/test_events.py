@@ -469,6 +469,9 @@ def test_the_usual_message_sent_parses_as_the_checked_readers_do(
         for attribute in ("text", "mentions", "data", "sender", "stream", "timestamp"):
             assert getattr(fast.message, attribute) == getattr(checked.message, attribute)
         assert fast.raw is raw
+        # The fast path assembles its objects without __init__: every attribute, no other.
+        assert vars(fast.message) == vars(checked.message)
+        assert {**vars(fast), "raw": None} == {**vars(checked), "raw": None}
 
 
 def test_the_replier_is_bound_to_message_sent_events_only() -> None:
