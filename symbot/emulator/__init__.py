@@ -7,7 +7,7 @@ async with Emulator() as emu:            # or in-process: emu.transport() + emu.
 ```
 """
 
-from symbot.emulator.app import Counters
+from symbot.emulator.app import Counters, ReceivedRequest
 from symbot.emulator.ca import IssuedCertificate
 from symbot.emulator.core import Emulator, emulator_config_toml
 from symbot.emulator.feeds import FeedInfo
@@ -20,6 +20,7 @@ __all__ = [
     "Emulator",
     "FeedInfo",
     "IssuedCertificate",
+    "ReceivedRequest",
     "SentMessage",
     "emulator_config_toml",
 ]

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Sequence
 
+import anyio
 import httpx
-from attrs import define, field
+from attrs import define, field, frozen
 
 from symbot.emulator.asgi import DropConnection, Receive, Scope, Send
 from symbot.emulator.faults import FaultInjector
@@ -27,12 +28,23 @@ from symbot.emulator.feeds import FeedCounters
 from symbot.emulator.http import Request, Response, Route, error, match_route, read_request
 from symbot.emulator.tokens import TokenKind, TokenStore
 
-__all__ = ["Access", "Counters", "EmulatorApp", "InProcessTransport", "access_for"]
+__all__ = [
+    "REQUEST_LOG_SIZE",
+    "Access",
+    "Counters",
+    "EmulatorApp",
+    "InProcessTransport",
+    "ReceivedRequest",
+    "access_for",
+]
 
 logger = logging.getLogger(__name__)
 
 _PUBLIC_PREFIXES = ("/login/", "/relay/", "/sessionauth/", "/keyauth/")
 _PUBLIC_PATHS = frozenset({"/agent/v3/health"})
+
+REQUEST_LOG_SIZE = 10_000
+"""How many of the latest requests `EmulatorApp.received` keeps (older ones drop off)."""
 
 
 class Access(enum.Enum):
@@ -85,14 +97,36 @@ class Counters:
         return self.feed.events_dropped
 
 
+@frozen
+class ReceivedRequest:
+    """A request as the emulator received it, before faults, routing or authentication.
+
+    `received_at` is `anyio.current_time()` once the request is read, before it is answered:
+    the clock of the event loop serving the emulator, on which a client in the same loop
+    also sleeps. Gaps between arrivals are the server's evidence that a client waited (a
+    429's `Retry-After`, a send pace) rather than its own say-so.
+    """
+
+    method: str
+    path: str
+    received_at: float
+
+
 @define
 class EmulatorApp:
-    """The ASGI application. `routes` are matched in order; see the module docstring."""
+    """The ASGI application. `routes` are matched in order; see the module docstring.
+
+    `received` logs the latest `REQUEST_LOG_SIZE` requests, oldest first, faulted ones
+    included.
+    """
 
     routes: Sequence[Route]
     tokens: TokenStore
     faults: FaultInjector
     counters: Counters
+    received: deque[ReceivedRequest] = field(
+        factory=lambda: deque(maxlen=REQUEST_LOG_SIZE), init=False
+    )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -109,6 +143,9 @@ class EmulatorApp:
     async def handle(self, request: Request) -> Response:
         """The response to `request`; raises DropConnection for an injected drop."""
         self.counters.requests += 1
+        self.received.append(
+            ReceivedRequest(request.method, request.path, received_at=anyio.current_time())
+        )
         if self.faults.rules:
             try:
                 injected = await self.faults.apply(request.method, request.path)

@@ -13,6 +13,7 @@ the emulator's state directly, as a pod administrator or another user would.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 
 from symbot.emulator.agent_routes import agent_routes
-from symbot.emulator.app import Counters, EmulatorApp, InProcessTransport
+from symbot.emulator.app import Counters, EmulatorApp, InProcessTransport, ReceivedRequest
 from symbot.emulator.auth_routes import AuthRoutes
 from symbot.emulator.ca import CertificateAuthority, IssuedCertificate
 from symbot.emulator.directory import UserDirectory
@@ -286,6 +287,15 @@ class Emulator:
 
     def clear_faults(self) -> None:
         self._faults.clear()
+
+    def received_requests(self, path: str | None = None) -> list[ReceivedRequest]:
+        """The requests received so far (the latest `REQUEST_LOG_SIZE`), oldest first,
+        faulted ones included; only those whose path matches `path` (`re.match`, as in
+        `fault`) when given. Each carries its arrival time on the emulator's clock."""
+        if path is None:
+            return list(self.app.received)
+        pattern = re.compile(path)
+        return [request for request in self.app.received if pattern.match(request.path)]
 
     # -- streams, messages and datafeeds ------------------------------------------------
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import anyio
@@ -10,6 +12,7 @@ import pytest
 
 from symbot.bot import Bot
 from symbot.config import BotSettings
+from symbot.emulator import ReceivedRequest
 from symbot.errors import (
     ApiError,
     ComplianceBlockedError,
@@ -25,6 +28,11 @@ from .support import fast
 pytestmark = pytest.mark.anyio
 
 CREATE = r"/agent/v4/stream/[^/]+/message/create"
+
+
+def arrival_gaps(requests: Sequence[ReceivedRequest]) -> list[float]:
+    """Seconds between consecutive arrivals, on the emulator's clock."""
+    return [later.received_at - earlier.received_at for earlier, later in pairwise(requests)]
 
 
 async def test_send_message_posts_message_ml_and_entity_data() -> None:
@@ -78,11 +86,15 @@ async def test_429_retry_after_is_honoured_then_the_send_succeeds() -> None:
     async with BotHarness(Bot, configure=fast) as h:
         im = h.im("alice")
         h.emulator.fault(CREATE, status=429, retry_after=0.1, count=2)
-        before = anyio.current_time()
         sent = await h.bot.send_message(im, "eventually")
         assert sent is not None
-        assert anyio.current_time() - before >= 0.2  # a lower bound: both waits happened
         assert [m.text for m in h.replies(im)] == ["eventually"]
+        # Two refused attempts, then the one that went through, each arriving at least the
+        # Retry-After after the one before: the emulator stamps a request before answering.
+        assert h.emulator.counters.faults_injected == 2
+        gaps = arrival_gaps(h.emulator.received_requests(CREATE))
+        assert len(gaps) == 2
+        assert all(gap >= 0.1 for gap in gaps), gaps
 
 
 @pytest.mark.parametrize(
@@ -112,15 +124,23 @@ async def test_429_that_outlives_the_retries_is_a_rate_limited_error() -> None:
 
 
 async def test_per_stream_rate_limit_spaces_sends_into_one_stream() -> None:
-    settings = BotSettings(send_rate_per_stream=20.0, mention_required_in_rooms=False)
+    rate = 20.0
+    interval = 1 / rate
+    settings = BotSettings(send_rate_per_stream=rate, mention_required_in_rooms=False)
     async with BotHarness(Bot, settings=settings) as h:
         im = h.im("alice")
-        before = anyio.current_time()
         async with anyio.create_task_group() as tg:
             for n in range(4):
                 tg.start_soon(h.bot.send_message, im, f"n{n}")
-        assert anyio.current_time() - before >= 3 / 20  # a lower bound: three 50 ms gaps
         assert sorted(m.text for m in h.replies(im)) == ["n0", "n1", "n2", "n3"]
+        # The pace spaces departures. An arrival trails its departure by a wake-up and the
+        # in-process hop, which vary by a few ms, so the emulator sees gaps a little over or
+        # under the interval (half an interval of slack); unpaced, all four arrive within a
+        # millisecond or two. Over the three gaps only the first send's hop can eat into it.
+        gaps = arrival_gaps(h.emulator.received_requests(CREATE))
+        assert len(gaps) == 3
+        assert all(gap >= interval / 2 for gap in gaps), gaps
+        assert sum(gaps) >= 3 * interval - interval / 2, gaps
 
 
 async def test_send_message_before_serving_says_what_to_do() -> None:
