@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import anyio
@@ -288,11 +288,12 @@ class Bot:
 
     # -- dispatch glue --------------------------------------------------------------------
 
-    def _route(self, event: Event) -> list[HandlerCall]:
-        calls: list[HandlerCall] = []
-        for invocation in self.registry.match(event, self._context):
-            calls.append(_UsageReply(invocation) if invocation.usage_error else invocation)
-        return calls
+    def _route(self, event: Event) -> Sequence[HandlerCall]:
+        found = self.registry.match(event, self._context)
+        for invocation in found:
+            if invocation.usage_error is not None:
+                return [_UsageReply(i) if i.usage_error is not None else i for i in found]
+        return found
 
     async def _report_error(self, exc: Exception, event: Event) -> None:
         await self.on_error(exc, event)

@@ -83,30 +83,37 @@ class DispatchStats:
 
 
 class SeenEvents:
-    """A bounded set of event ids, least recently seen evicted first."""
+    """A bounded set of event ids, least recently seen evicted first. `ids` is the ordered
+    dict itself, for the dispatcher's hot path: a lookup there does not refresh an id, and
+    what is stored there directly is evicted only at the next `trim()` or `add()`."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError(f"dedupe capacity must be at least 1, got {capacity}")
         self.capacity = capacity
-        self._ids: OrderedDict[str, None] = OrderedDict()
+        self.ids: OrderedDict[str, None] = OrderedDict()
 
     def __contains__(self, event_id: object) -> bool:
-        if event_id not in self._ids:
+        if event_id not in self.ids:
             return False
-        self._ids.move_to_end(event_id)  # type: ignore[arg-type]
+        self.ids.move_to_end(event_id)  # type: ignore[arg-type]
         return True
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self.ids)
 
     def add(self, event_id: str) -> None:
-        ids = self._ids
+        ids = self.ids
         if event_id in ids:
             ids.move_to_end(event_id)
             return
         ids[event_id] = None
-        if len(ids) > self.capacity:
+        self.trim()
+
+    def trim(self) -> None:
+        """Forget the least recently seen ids beyond the capacity."""
+        ids = self.ids
+        while len(ids) > self.capacity:
             ids.popitem(last=False)
 
 
@@ -190,6 +197,7 @@ class Dispatcher:
         groups: dict[str | None, list[Event]] = {}
         batch_ids: set[str] = set()
         seen, stats, parse = self.seen, self.stats, self.parse
+        seen_ids = seen.ids
         own_user_id = self.own_user_id if self.ignore_own_events else None
         for raw in raw_events:
             try:  # a plain dict is the usual case: no ABC check for it
@@ -198,7 +206,9 @@ class Dispatcher:
                 self._skip_malformed(raw, exc)
                 continue
             event_id = event.id
-            if event_id in batch_ids or event_id in seen:
+            if event_id in batch_ids or event_id in seen_ids:
+                if event_id in seen_ids:
+                    seen.add(event_id)  # seen again: remembered for longer
                 stats.duplicates_dropped += 1
                 logger.debug("dropping duplicate event %s", event_id)
                 continue
@@ -235,7 +245,7 @@ class Dispatcher:
             await self.limiter.acquire()
         try:
             debug = logger.isEnabledFor(logging.DEBUG)
-            stats, seen, route = self.stats, self.seen, self._route
+            stats, seen_ids, route = self.stats, self.seen.ids, self._route
             for event in events:
                 try:
                     calls = route(event)
@@ -268,9 +278,10 @@ class Dispatcher:
                 if not keep:
                     outcome.redeliver = True
                     return
-                seen.add(event.id)
+                seen_ids[event.id] = None  # new: a duplicate never gets this far
                 stats.events_handled += 1
         finally:
+            self.seen.trim()
             self.limiter.release()
 
     async def _report(self, exc: Exception, event: Event) -> None:

@@ -158,8 +158,8 @@ _V = TypeVar("_V")
 
 
 def _interning(make: Callable[..., _V], capacity: int = 4096) -> Callable[..., _V]:
-    """`make`, remembering what it built by its arguments, so that the same sender or
-    stream, seen in event after event, is built once (values are immutable). Bounded:
+    """`make`, remembering what it built by its arguments, so that the same stream,
+    seen in event after event, is built once (values are immutable). Bounded:
     forgets everything when full."""
     built: dict[tuple[Any, ...], _V] = {}
 
@@ -174,26 +174,38 @@ def _interning(make: Callable[..., _V], capacity: int = 4096) -> Callable[..., _
     return interned
 
 
-_interned_user = _interning(User)
 _interned_stream = _interning(Stream)
+_USERS_CAPACITY = 4096
+_users: dict[int, tuple[dict[str, Any], User]] = {}  # userId → (its JSON, its User)
 
 
 def usual_user(raw: object) -> User | None:
-    """A V4User whose fields all have their exact JSON types, else None."""
+    """A V4User whose fields all have their exact JSON types, else None. The same sender,
+    seen in event after event, is read once: while its JSON stays equal, its `User` is
+    reused (values are immutable; the JSON is kept as a copy). Bounded: forgets everyone
+    when full."""
     if type(raw) is not dict:
         return None
-    user_id, username, display_name = raw.get("userId"), raw.get("username"), raw.get("displayName")
+    user_id = raw.get("userId")
+    if type(user_id) is not int:
+        return None
+    known = _users.get(user_id)
+    if known is not None and known[0] == raw:
+        return known[1]
+    username, display_name = raw.get("username"), raw.get("displayName")
     first, last, email = raw.get("firstName"), raw.get("lastName"), raw.get("email")
     if (
-        type(user_id) is not int
-        or type(username) not in _OPTIONAL_STR
+        type(username) not in _OPTIONAL_STR
         or type(display_name) not in _OPTIONAL_STR
         or type(first) not in _OPTIONAL_STR
         or type(last) not in _OPTIONAL_STR
         or type(email) not in _OPTIONAL_STR
     ):
         return None
-    user: User = _interned_user(user_id, username, display_name, first, last, email)
+    user = User(user_id, username, display_name, first, last, email)
+    if len(_users) >= _USERS_CAPACITY:
+        _users.clear()
+    _users[user_id] = (dict(raw), user)
     return user
 
 

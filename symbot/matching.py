@@ -179,6 +179,7 @@ class Matcher:
         if missing and not isinstance(spec, CommandSpec):
             raise TypeError(f"handler {func!r}: nothing provides parameter(s) {missing}")
         if isinstance(spec, CommandSpec):
+            self.words = (spec.name, *spec.aliases)
             self.params = command_params(spec.name, func, params)
             self.usage = usage_line(spec.name, self.params)
             doc = (func.__doc__ or "").strip().splitlines()
@@ -215,12 +216,14 @@ class Matcher:
             return None
         # The command word is part of the text (casefolding maps each character on its own):
         # a text without any of the words is no command, whatever mention precedes it.
-        if spec.name not in incoming.folded_text and not any(
-            alias in incoming.folded_text for alias in spec.aliases
-        ):
+        folded = incoming.folded_text
+        for word in self.words:
+            if word in folded:
+                break
+        else:
             return None
         word, rest = incoming.command_line
-        if word != spec.name and word not in spec.aliases:
+        if word not in self.words:
             return None
         try:
             args = parse_arguments(spec.name, self.params, self.usage, rest)

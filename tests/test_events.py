@@ -486,3 +486,24 @@ def test_the_replier_is_bound_to_message_sent_events_only() -> None:
     shared = parse_event(FIXTURES["SHAREDPOST"], replier=replier)
     assert isinstance(shared, SharedPostEvent)
     assert not shared.message.can_reply
+
+
+def test_a_sender_read_before_is_read_again_when_their_json_changes() -> None:
+    before = parse_event(copy.deepcopy(_SENT))
+    assert isinstance(before, MessageSentEvent)
+    renamed = copy.deepcopy(_SENT)
+    renamed["initiator"]["user"]["displayName"] = "Renamed"
+    renamed["payload"]["messageSent"]["message"]["user"]["displayName"] = "Renamed"
+    after = parse_event(renamed)
+    assert isinstance(after, MessageSentEvent)
+    assert after.initiator is not None and after.initiator.display_name == "Renamed"
+    assert after.message.sender == after.initiator
+    # A handler changing an event's JSON afterwards changes nothing remembered: here, back
+    # to what the next event says, which must not make that event's user "Renamed".
+    renamed["initiator"]["user"]["displayName"] = _SENT["initiator"]["user"]["displayName"]
+    again = parse_event(copy.deepcopy(_SENT))
+    assert again.initiator == before.initiator
+    broken = copy.deepcopy(_SENT)
+    broken["initiator"]["user"]["email"] = ["not", "a", "string"]
+    with pytest.raises(EventParseError, match="email"):
+        parse_event(broken)
