@@ -157,9 +157,11 @@ class Dispatcher:
         outcome = _Outcome()
         if len(groups) == 1:
             token = _in_handler.set(True)
+            await self._acquire()
             try:
                 await self._run_group(next(iter(groups.values())), outcome)
             finally:
+                self.limiter.release()
                 _in_handler.reset(token)
         elif groups:
             await self._run_groups(deque(groups.values()), outcome)
@@ -180,12 +182,22 @@ class Dispatcher:
     async def _run_groups(self, pending: deque[list[Event]], outcome: _Outcome) -> None:
         """Every group, each in one worker from start to end. A worker takes the next group
         when it is done with one; this task starts another worker each time it gets to run
-        while groups are left, which is when the workers are all waiting."""
+        while groups are left, which is when the workers are all waiting. A worker holds
+        one slot of the limiter while it runs (one group at a time): it takes its first
+        group before it may wait for the slot, so there are never more workers than groups."""
 
         async def work() -> None:
+            if not pending:  # the others took every group before this worker started
+                return
             _in_handler.set(True)  # in this worker's own context
-            while pending:
-                await self._run_group(pending.popleft(), outcome)
+            group = pending.popleft()
+            await self._acquire()
+            try:
+                await self._run_group(group, outcome)
+                while pending:
+                    await self._run_group(pending.popleft(), outcome)
+            finally:
+                self.limiter.release()
 
         async with anyio.create_task_group() as workers:
             while pending:
@@ -236,13 +248,16 @@ class Dispatcher:
             "skipping event %s: the parser failed on it", event_id or "<no id>", exc_info=exc
         )
 
-    async def _run_group(self, events: list[Event], outcome: _Outcome) -> None:
-        """The events of one stream in order; stops at one whose handler asked for
-        redelivery (the rest is redelivered with it)."""
+    async def _acquire(self) -> None:
+        """A slot of the limiter, without a scheduling round trip while one is free."""
         try:
-            self.limiter.acquire_nowait()  # no scheduling round trip while a slot is free
+            self.limiter.acquire_nowait()
         except anyio.WouldBlock:
             await self.limiter.acquire()
+
+    async def _run_group(self, events: list[Event], outcome: _Outcome) -> None:
+        """The events of one stream in order (the caller holds a slot of the limiter);
+        stops at one whose handler asked for redelivery (the rest is redelivered with it)."""
         try:
             debug = logger.isEnabledFor(logging.DEBUG)
             stats, seen_ids, route = self.stats, self.seen.ids, self._route
@@ -282,7 +297,6 @@ class Dispatcher:
                 stats.events_handled += 1
         finally:
             self.seen.trim()
-            self.limiter.release()
 
     async def _report(self, exc: Exception, event: Event) -> None:
         try:

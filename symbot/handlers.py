@@ -55,6 +55,7 @@ from symbot.matching import (
     Invocation,
     MatchContext,
     Matcher,
+    MatchFunction,
     MessageSpec,
 )
 from symbot.messages import Message
@@ -240,17 +241,20 @@ class Registry:
         self.mention_required_in_rooms = mention_required_in_rooms
         self.ignore_own_messages = ignore_own_messages
         self._entries: list[tuple[Handler, list[Matcher]]] = []
+        self._matchers: list[list[MatchFunction]] = []  # each entry's match functions
 
     def add(self, spec: HandlerSpec, func: Handler) -> None:
         """Register `func` (a bound method or a function) for `spec`; TypeError if its
         signature cannot serve the spec."""
         _require_async(func)
         matcher = Matcher(spec, func)
-        for registered, matchers in self._entries:
+        for (registered, matchers), functions in zip(self._entries, self._matchers, strict=True):
             if registered == func:
                 matchers.append(matcher)
+                functions.append(matcher.match)
                 return
         self._entries.append((func, [matcher]))
+        self._matchers.append([matcher.match])
 
     def add_function(self, func: F) -> F:
         """Register every spec the decorators stored on `func`; returns `func`."""
@@ -295,10 +299,11 @@ class Registry:
             if ctx.replier is not None and not msg.can_reply:  # the bot's parser binds it
                 msg = msg.with_replier(ctx.replier)
                 event = evolve(event, message=msg)
+            bot_user_id = ctx.bot_user_id
             if not (
                 self.ignore_own_messages
-                and ctx.bot_user_id is not None
-                and msg.sender.user_id == ctx.bot_user_id
+                and bot_user_id is not None
+                and msg.sender.user_id == bot_user_id
             ):
                 incoming = Incoming(msg, ctx)
                 if (
@@ -308,9 +313,9 @@ class Registry:
                 ):
                     incoming = None
         found = []
-        for _, matchers in self._entries:
-            for matcher in matchers:
-                invocation = matcher.match(event, incoming)
+        for matchers in self._matchers:
+            for match in matchers:
+                invocation = match(event, incoming)
                 if invocation is not None:
                     found.append(invocation)
                     break
