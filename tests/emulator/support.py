@@ -15,6 +15,8 @@ POD_LOGIN = "/login/pubkey/authenticate"
 KM_LOGIN = "/relay/pubkey/authenticate"
 SESSION_CERT_LOGIN = "/sessionauth/v1/authenticate"
 KM_CERT_LOGIN = "/keyauth/v1/authenticate"
+HEALTH = "/agent/v3/health"
+GUARD = 10.0  # seconds; only a guard against hangs, never an assertion on timing
 
 KeyPairs = tuple[KeyPair, KeyPair, KeyPair]
 SignJwt = Callable[..., str]

@@ -8,12 +8,9 @@ import pytest
 
 from symbot.emulator import Emulator
 
-from .support import BOT, KeyPairs, RsaLogin
+from .support import BOT, GUARD, HEALTH, KeyPairs, RsaLogin
 
 pytestmark = pytest.mark.anyio
-
-HEALTH = "/agent/v3/health"
-GUARD = 10.0  # seconds; a guard against hangs, never an assertion on timing
 
 
 async def test_status_fault_answers_the_next_count_requests_then_stops(

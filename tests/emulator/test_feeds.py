@@ -18,9 +18,10 @@ from symbot.emulator.directory import UserDirectory
 from symbot.emulator.feeds import FeedStore
 from symbot.emulator.streams import StreamStore
 
+from .support import GUARD
+
 pytestmark = pytest.mark.anyio
 
-GUARD = 10.0  # seconds; only a guard against hangs, never an assertion on timing
 
 MakeClient = Callable[[FeedStore, StreamStore, str], httpx.AsyncClient]
 

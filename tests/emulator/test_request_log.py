@@ -8,10 +8,9 @@ import pytest
 
 from symbot.emulator import Emulator
 
-pytestmark = pytest.mark.anyio
+from .support import GUARD, HEALTH
 
-HEALTH = "/agent/v3/health"
-GUARD = 10.0  # seconds; a guard against hangs, never an assertion on timing
+pytestmark = pytest.mark.anyio
 
 
 async def test_every_request_is_logged_oldest_first_refused_and_faulted_ones_included(

@@ -24,11 +24,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from symbot.emulator.asgi import DropConnection, Receive, Scope, Send
 from symbot.emulator.server import AsgiServer, server_ssl_context
 
-from .support import tls_alert_of
+from .support import GUARD, tls_alert_of
 
 pytestmark = pytest.mark.anyio
-
-GUARD = 10.0  # seconds; only a guard against hangs, never an assertion on timing
 
 
 class TinyApp:

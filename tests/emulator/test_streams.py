@@ -15,9 +15,10 @@ from symbot.emulator.directory import UserDirectory
 from symbot.emulator.feeds import AgentApiError, FeedStore
 from symbot.emulator.streams import StreamStore
 
+from .support import GUARD
+
 pytestmark = pytest.mark.anyio
 
-GUARD = 10.0  # seconds; only a guard against hangs, never an assertion on timing
 PRESENTATION_OPEN = '<div data-format="PresentationML" data-version="2.0">'
 
 MakeClient = Callable[[FeedStore, StreamStore, str], httpx.AsyncClient]
