@@ -1,28 +1,40 @@
 """`symbot check -c symbot.toml`: can this bot run, and if not, what to fix.
 
-Each step is printed as it completes, so the first failure is the last line but one:
+Each step is printed as it completes. The pod (or session auth) login and the Key Manager
+login are tried one after the other and each gets its own verdict, so a refusal by one never
+hides what the other answered (`$POD` stands for pod_url here):
 
     config    symbot.toml: RSA login as mybot on https://acme.symphony.com
-    keys      private key loaded
-    login     pod and key manager: OK (tokens expire in 58 min)
+    keys      credentials loaded
+    login     pod: OK in 41 ms: POST $POD/login/pubkey/authenticate as 'mybot'
+              session expires in 60 min
+    login     key manager: OK in 12 ms: POST $POD/relay/pubkey/authenticate as 'mybot'
     session   mybot, user id 349026222344902 (My Bot)
-    agent     datafeeds readable (1 with this bot's tag)
-    All checks passed.
+    agent     datafeeds readable (1 with the tag 'symbot-mybot')
 
-A failure says which endpoint refused what, and the fix; the exit status is 1. Network
-trouble is retried only briefly here (a check should answer quickly).
+    All checks passed: this bot can log in and read its datafeed.
+
+A refusal names the endpoint, the user, the status and what the server said, then what to
+check; the session and agent steps run only when both logins passed, and the exit status is 1
+if anything failed. Network trouble is retried only briefly here (a check should answer
+quickly).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx
-from attrs import evolve
+from attrs import evolve, frozen
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from symbot.client import SymphonyClient
+from symbot.auth.certificate import KM_AUTH_PATH, SESSION_AUTH_PATH, CertificateLogin
+from symbot.auth.provider import AuthProvider, jwt_expiry
+from symbot.auth.rsa import KM_LOGIN_PATH, POD_LOGIN_PATH, RsaJwtLogin
+from symbot.client import SymphonyClient, api_error
 from symbot.config import BotConfig
 from symbot.errors import (
     ApiError,
@@ -37,6 +49,8 @@ __all__ = ["check"]
 
 _STEP_WIDTH = 9
 
+LoginCall = Callable[[], Awaitable[Mapping[str, Any]]]
+
 
 class _Report:
     def __init__(self, out: TextIO) -> None:
@@ -50,10 +64,98 @@ class _Report:
             print(pad + line, file=self.out)
         self.out.flush()
 
-    def failed(self, name: str, problem: str, fix: str, *, label: str = "Fix") -> bool:
-        self.step(name, f"FAILED: {problem}\n{label}: {fix}")
-        print("\nThe bot cannot run until this is fixed.", file=self.out)
+    def problem(
+        self, name: str, problem: str, fix: str, *, label: str = "Fix", prefix: str = ""
+    ) -> bool:
+        """Print one failed step (and carry on); always False."""
+        self.step(name, f"{prefix}FAILED: {problem}\n{label}: {fix}")
         return False
+
+    def stop(self, failures: int = 1) -> bool:
+        """Close the report after failed steps; always False."""
+        what = "this is" if failures == 1 else "these are"
+        print(f"\nThe bot cannot run until {what} fixed.", file=self.out)
+        return False
+
+    def failed(self, name: str, problem: str, fix: str, *, label: str = "Fix") -> bool:
+        """Print a failed step that ends the check; always False."""
+        self.problem(name, problem, fix, label=label)
+        return self.stop()
+
+
+@frozen
+class _Endpoint:
+    """One login endpoint: its role, the client it goes through, and the logins to try
+    (the current key, then the previous one during a key rotation)."""
+
+    role: str
+    username: str
+    http: httpx.AsyncClient
+    path: str
+    attempts: tuple[LoginCall, ...]
+    gives_session: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"POST {self.http.build_request('POST', self.path).url}"
+
+
+def _endpoints(provider: AuthProvider) -> list[_Endpoint]:
+    """The built-in providers' endpoints, each logged in to through the provider's own
+    per-endpoint request (`_post`: request shape, retries, TLS verdicts, refusal hint), so
+    `check` sends exactly what the bot sends. A configuration file only ever makes these
+    two providers.
+
+    This is the one place that reaches into the providers' private parts; a public
+    per-endpoint login on `RsaJwtLogin` / `CertificateLogin` would replace it."""
+    if isinstance(provider, RsaJwtLogin):
+        rsa = provider
+        keys = [rsa._key] if rsa._previous_key is None else [rsa._key, rsa._previous_key]
+
+        def rsa_endpoint(role: str, http: httpx.AsyncClient, path: str, where: str) -> _Endpoint:
+            def attempt(key: RSAPrivateKey) -> LoginCall:
+                return lambda: rsa._post(http, path, rsa.make_jwt(key), where)
+
+            attempts = tuple(attempt(key) for key in keys)
+            return _Endpoint(role, rsa.username, http, path, attempts, http is rsa._pod)
+
+        return [
+            rsa_endpoint("pod", rsa._pod, POD_LOGIN_PATH, "the pod"),
+            rsa_endpoint("key manager", rsa._key_manager, KM_LOGIN_PATH, "the Key Manager"),
+        ]
+    if isinstance(provider, CertificateLogin):
+        cert = provider
+
+        def cert_endpoint(role: str, http: httpx.AsyncClient, path: str) -> _Endpoint:
+            attempts = (lambda: cert._post(http, path),)
+            return _Endpoint(role, cert.username, http, path, attempts, path == SESSION_AUTH_PATH)
+
+        return [
+            cert_endpoint("session auth", cert._session_auth, SESSION_AUTH_PATH),
+            cert_endpoint("key manager", cert._key_manager, KM_AUTH_PATH),
+        ]
+    raise TypeError(f"symbot check cannot log in with a {type(provider).__name__}")
+
+
+class _ServerMessages:
+    """What the server said in each refused answer, keyed like `AuthenticationError.endpoint`
+    (the refusal itself carries only the status). Redacted by `api_error`."""
+
+    def __init__(self) -> None:
+        self._said: dict[str, str] = {}
+
+    def watch(self, http: httpx.AsyncClient) -> None:
+        if self._record not in http.event_hooks["response"]:
+            http.event_hooks["response"].append(self._record)
+
+    async def _record(self, response: httpx.Response) -> None:
+        if response.status_code >= 400:
+            await response.aread()
+            request = response.request
+            self._said[f"{request.method} {request.url}"] = api_error(response).server_message
+
+    def of(self, endpoint: str) -> str:
+        return self._said.get(endpoint, "")
 
 
 def _describe(config: BotConfig) -> str:
@@ -97,28 +199,83 @@ async def check(path: Path, out: TextIO) -> bool:
         return report.failed("keys", str(exc), "fix the key or certificate settings under [auth]")
     report.step("keys", "credentials loaded")
     async with client:
-        return await _online_steps(client, config, report)
+        logged_in = await _endpoint_logins(_endpoints(client.provider), config, report)
+        return logged_in and await _agent_steps(client, config, report)
 
 
-async def _online_steps(client: SymphonyClient, config: BotConfig, report: _Report) -> bool:
-    started = time.monotonic()
-    try:
-        tokens = await client.session.tokens()
-    except AuthenticationError as exc:
-        return report.failed(
-            "login",
-            f"{exc.endpoint} answered {exc.status} for user {exc.username!r}",
-            exc.hint,
-            label="Check",
-        )
-    except (TransportError, ApiError) as exc:
-        return report.failed("login", str(exc), _network_fix(config, "every login endpoint"))
-    expiry = "expiry not announced by the pod"
-    if tokens.expires_at is not None:
-        expiry = f"tokens expire in {_duration(tokens.expires_at - time.time())}"
-    took = (time.monotonic() - started) * 1000
-    where = "session auth" if type(config.auth).__name__ == "CertificateAuth" else "pod"
-    report.step("login", f"{where} and key manager: OK in {took:.0f} ms ({expiry})")
+async def _endpoint_logins(endpoints: list[_Endpoint], config: BotConfig, report: _Report) -> bool:
+    """One verdict per endpoint, every endpoint tried whatever the others answered."""
+    messages = _ServerMessages()
+    failures = 0
+    for endpoint in endpoints:
+        messages.watch(endpoint.http)
+        if not await _endpoint_login(endpoint, messages, config, report):
+            failures += 1
+    return failures == 0 or report.stop(failures)
+
+
+async def _endpoint_login(
+    endpoint: _Endpoint, messages: _ServerMessages, config: BotConfig, report: _Report
+) -> bool:
+    where = f"{endpoint.role}: "
+    refused: AuthenticationError | None = None
+    for number, attempt in enumerate(endpoint.attempts):
+        started = time.monotonic()
+        try:
+            answer = await attempt()
+        except AuthenticationError as exc:
+            refused = exc
+            continue
+        except (TransportError, ApiError) as exc:
+            fix = _network_fix(config, str(endpoint.http.base_url))
+            return report.problem("login", str(exc), fix, prefix=where)
+        took = (time.monotonic() - started) * 1000
+        text = f"OK in {took:.0f} ms: {endpoint.url} as {endpoint.username!r}"
+        if endpoint.gives_session:
+            text += f"\n{_expiry(answer)}"
+        if refused is not None and number > 0:
+            text += (
+                f"\nbut only with auth.previous_private_key: the current key was refused "
+                f"({_reason(refused, messages)}); import the new public key of "
+                f"{endpoint.username!r} on the pod before the previous one expires"
+            )
+        report.step("login", where + text)
+        return True
+    assert refused is not None
+    hint = refused.hint
+    if len(endpoint.attempts) > 1:
+        hint = "both the current and the previous key were refused; " + hint
+    return report.problem("login", _refusal(refused, messages), hint, label="Check", prefix=where)
+
+
+def _refusal(exc: AuthenticationError, messages: _ServerMessages) -> str:
+    """`<endpoint> answered <status> for user '<name>': <what the server said>`."""
+    if exc.status is None:
+        return f"{exc.endpoint} refused the TLS handshake for user {exc.username!r}"
+    said = messages.of(exc.endpoint)
+    refusal = f"{exc.endpoint} answered {exc.status} for user {exc.username!r}"
+    return f"{refusal}: {said}" if said else refusal
+
+
+def _reason(exc: AuthenticationError, messages: _ServerMessages) -> str:
+    """The refusal in short: `401: <what the server said>`."""
+    if exc.status is None:
+        return "TLS handshake refused"
+    said = messages.of(exc.endpoint)
+    return f"{exc.status}: {said}" if said else str(exc.status)
+
+
+def _expiry(answer: Mapping[str, Any]) -> str:
+    authorization = answer.get("authorizationToken")
+    expires_at = jwt_expiry(authorization if isinstance(authorization, str) else None)
+    if expires_at is None:
+        return "expiry not announced by the pod"
+    return f"session expires in {_duration(expires_at - time.time())}"
+
+
+async def _agent_steps(client: SymphonyClient, config: BotConfig, report: _Report) -> bool:
+    """Session info and the datafeed list, through the bot's own token handling (which logs
+    in to both endpoints at once, as `symbot run` does)."""
     try:
         info = await client.session_info()
     except SymbotError as exc:

@@ -79,7 +79,7 @@ def test_one_commands_defaults_do_not_leak_into_another() -> None:
     assert parser.parse_args(["run", "bot:Bot"]).log_level == "INFO"
 
 
-# --- check --------------------------------------------------------------------------------
+# --- run (`symbot check` is tested in tests/test_cli_check.py) ----------------------------
 
 
 def write_config(emu: Emulator, tmp_path: Path, username: str = "bot") -> Path:
@@ -90,68 +90,6 @@ def write_config(emu: Emulator, tmp_path: Path, username: str = "bot") -> Path:
     path = tmp_path / f"{username}.toml"
     path.write_text(emu.bot_config_toml(username, key))
     return path
-
-
-@pytest.mark.anyio
-async def test_check_logs_in_and_reports_the_bots_identity(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    async with Emulator() as emu:
-        user = emu.add_user("bot", display_name="Check Bot")
-        config = write_config(emu, tmp_path)
-        status = await anyio.to_thread.run_sync(main, ["check", "-c", str(config)])
-    out = capsys.readouterr().out
-    assert status == 0, out
-    assert f"bot, user id {user.user_id} (Check Bot)" in out
-    assert "pod and key manager: OK" in out
-    assert "All checks passed" in out
-
-
-@pytest.mark.anyio
-async def test_check_names_the_refused_endpoint_and_what_to_check(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    async with Emulator() as emu:
-        emu.add_user("bot")
-        emu.add_user("impostor")
-        emu.user("impostor").write_private_key(tmp_path / "bot.pem")  # not bot's key
-        config = write_config(emu, tmp_path)
-        status = await anyio.to_thread.run_sync(main, ["check", "-c", str(config)])
-    out = capsys.readouterr().out
-    assert status == 1
-    assert "login     FAILED:" in out
-    assert "/pubkey/authenticate answered 401 for user 'bot'" in out
-    assert "public key matches the private key" in out
-    assert "-----BEGIN" not in out
-
-
-def test_check_explains_a_config_mistake_plainly(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = tmp_path / "symbot.toml"
-    config.write_text('pod_ulr = "https://acme.symphony.com"\n')
-    assert main(["check", "-c", str(config)]) == 1
-    out = capsys.readouterr().out
-    assert "config    FAILED: pod_ulr: unknown key" in out
-    assert "did you mean 'pod_url'?" in out
-
-
-def test_check_says_which_host_it_could_not_reach(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = tmp_path / "symbot.toml"
-    key = tmp_path / "bot.pem"
-    Emulator().add_user("bot").write_private_key(key)
-    config.write_text(
-        f'pod_url = "https://127.0.0.1:9"\n[auth]\nusername = "bot"\nprivate_key = "{key}"\n'
-    )
-    assert main(["check", "-c", str(config)]) == 1
-    out = capsys.readouterr().out
-    assert "login     FAILED: POST https://127.0.0.1:9/" in out
-    assert "reachable from this machine" in out
-
-
-# --- run ----------------------------------------------------------------------------------
 
 
 def test_run_explains_a_target_that_is_not_a_bot(
@@ -250,7 +188,9 @@ def test_emulator_command_prints_urls_and_a_config_that_check_accepts(
 
     assert main(["check", "-c", str(config)]) == 0, capsys.readouterr().out
     assert main(["check", "-c", str(tmp_path / "symbot-cert.toml")]) == 0
-    assert "session auth and key manager: OK" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "login     session auth: OK" in out
+    assert "login     key manager: OK" in out
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=15) == 0
