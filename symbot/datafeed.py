@@ -131,6 +131,7 @@ class DatafeedLoop:
         self.feed_id: str | None = None
         self.ack_id = ""
         self.stats = FeedStats()
+        self._read_url: tuple[str, httpx.URL] | None = None  # (feed id, its read URL)
         self._failures = 0
         self._stopping = False
         self._drain_timeout: float | None = None
@@ -261,7 +262,7 @@ class DatafeedLoop:
         """One read; a batch, or None after handling a failure (backoff or a new feed)."""
         assert self.feed_id is not None
         self.stats.reads += 1
-        path = f"/agent/v5/datafeeds/{quote(self.feed_id, safe='')}/read"
+        path = self._read_url_of(self.feed_id)
         try:
             # httpx enforces the read timeout on sockets; the guard also covers transports
             # that do not (in-process ones) and a login stuck inside the auth flow.
@@ -303,7 +304,18 @@ class DatafeedLoop:
         self._failures = 0
         return Batch(tuple(events), ack_id)
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _read_url_of(self, feed_id: str) -> httpx.URL:
+        """The absolute URL of the feed's read, built once per feed: httpx merges a relative
+        path with the base URL on every request, which costs more than the rest of
+        building it."""
+        if self._read_url is None or self._read_url[0] != feed_id:
+            base = self._agent.base_url  # merged as httpx merges a path with it
+            path = f"/agent/v5/datafeeds/{quote(feed_id, safe='')}/read".encode()
+            url = base.copy_with(raw_path=base.raw_path.rstrip(b"/") + path)
+            self._read_url = (feed_id, url)
+        return self._read_url[1]
+
+    async def _call(self, method: str, path: str | httpx.URL, **kwargs: Any) -> httpx.Response:
         """One agent request. Network trouble and transient statuses become `_ReadFailed`;
         a 401 that outlived the auth flow's replay forces a re-login, then `_ReadFailed`."""
         try:

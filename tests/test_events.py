@@ -496,7 +496,8 @@ def test_a_sender_read_before_is_read_again_when_their_json_changes() -> None:
     renamed["payload"]["messageSent"]["message"]["user"]["displayName"] = "Renamed"
     after = parse_event(renamed)
     assert isinstance(after, MessageSentEvent)
-    assert after.initiator is not None and after.initiator.display_name == "Renamed"
+    assert after.initiator is not None
+    assert after.initiator.display_name == "Renamed"
     assert after.message.sender == after.initiator
     # A handler changing an event's JSON afterwards changes nothing remembered: here, back
     # to what the next event says, which must not make that event's user "Renamed".

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
+import httpx
 import pytest
 from attrs import evolve
 
@@ -228,3 +231,35 @@ async def test_a_401_that_survives_the_replay_forces_a_new_login() -> None:
         await h.say("alice", im, "still authorised")
         assert (await h.next_reply(im)).text == "still authorised"
         assert h.bot.feed_stats.auth_refreshes == 1
+
+
+async def test_a_path_prefix_in_the_urls_is_kept_for_every_call_reads_included() -> None:
+    """Behind a gateway (`https://host/gateway` as the pod and agent URL), every request,
+    the datafeed's reads included (whose URL symbot builds once per feed), keeps the prefix."""
+    emu = Emulator()
+    emu.add_user("alice")
+    gateway_url = f"{emu.base_url}/gateway"
+    urls = ("pod_url", "agent_url", "key_manager_url", "session_auth_url")
+    config = fast(in_process_config(emu, "bot", **dict.fromkeys(urls, gateway_url)))
+    paths: list[str] = []
+
+    async def gateway(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            paths.append(scope["path"])
+            inner = scope["path"].removeprefix("/gateway")
+            scope = {**scope, "path": inner, "raw_path": inner.encode()}
+        await emu.app(scope, receive, send)
+
+    bot = Echo(config, transport=httpx.ASGITransport(app=gateway))
+    im = emu.create_im("alice", "bot")
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(bot.serve)
+        with anyio.fail_after(10):
+            await bot.started.wait()
+        emu.send("alice", im, "through the gateway")
+        await eventually(lambda: any(m.sender == "bot" for m in emu.sent_messages()))
+        await bot.stop()
+    [reply] = [m for m in emu.sent_messages() if m.sender == "bot"]
+    assert reply.text == "through the gateway"
+    assert any(path.endswith("/read") for path in paths)
+    assert all(path.startswith("/gateway/") for path in paths), paths
