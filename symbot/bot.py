@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import logging
 import signal
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -38,7 +39,7 @@ import httpx
 from attrs import define, evolve
 
 from symbot.client import SessionInfo, SymphonyClient
-from symbot.config import BotConfig
+from symbot.config import BotConfig, DatafeedConfig
 from symbot.datafeed import DatafeedLoop, FeedStats
 from symbot.dispatch import Dispatcher, DispatchStats, HandlerCall, in_handler
 from symbot.errors import CommandUsageError
@@ -53,13 +54,17 @@ logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_DEFAULT_VISIBILITY_TIMEOUT = DatafeedConfig().visibility_timeout
+
 
 class Bot:
     """A Symphony bot; see the module docstring. Not thread-safe; one `serve()` at a time,
     restartable after it returns."""
 
-    visibility_timeout: ClassVar[float] = 30.0
-    """The agent's re-queue delay for unacknowledged batches; slower batches are warned of."""
+    visibility_timeout: ClassVar[float] = _DEFAULT_VISIBILITY_TIMEOUT
+    """Deprecated: set `datafeed.visibility_timeout` in the configuration instead. A subclass
+    that still sets another value gets a DeprecationWarning, and its value is used unless the
+    configuration sets one of its own."""
 
     help_command: ClassVar[str | None] = "/help"
     """The built-in help command's name; None for no built-in help."""
@@ -69,6 +74,16 @@ class Bot:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.__symbot_specs__ = collect_specs(cls)
+        legacy = cls.__dict__.get("visibility_timeout", _DEFAULT_VISIBILITY_TIMEOUT)
+        if legacy != _DEFAULT_VISIBILITY_TIMEOUT:
+            warnings.warn(
+                f"{cls.__qualname__}.visibility_timeout is deprecated: set "
+                "datafeed.visibility_timeout in the configuration instead ([datafeed] in "
+                "symbot.toml, SYMBOT_DATAFEED_VISIBILITY_TIMEOUT, or "
+                "DatafeedConfig(visibility_timeout=...))",
+                DeprecationWarning,
+                stacklevel=2,
+            )
 
     def __init__(
         self, config: BotConfig, *, transport: httpx.AsyncBaseTransport | None = None
@@ -88,7 +103,7 @@ class Bot:
             concurrency=settings.concurrency,
             dedupe_size=max(1, settings.dedupe_cache_size),
             ignore_own_events=settings.ignore_own_messages,
-            visibility_timeout=self.visibility_timeout,
+            visibility_timeout=self._visibility_timeout(config),
         )
         self.started = anyio.Event()
         """Set once the datafeed is open and the first read is going out."""
@@ -102,6 +117,14 @@ class Bot:
         self._serve_scope: anyio.CancelScope | None = None
         self._stopped: anyio.Event | None = None
         self._stop_timeout: float | None = None
+
+    def _visibility_timeout(self, config: BotConfig) -> float:
+        """The configured value, or a (deprecated) class attribute's when only that is set."""
+        configured = config.datafeed.visibility_timeout
+        legacy = type(self).visibility_timeout
+        if configured == _DEFAULT_VISIBILITY_TIMEOUT and legacy != _DEFAULT_VISIBILITY_TIMEOUT:
+            return legacy
+        return configured
 
     # -- registration -------------------------------------------------------------------
 

@@ -67,10 +67,17 @@ class Timeouts:
 
 @frozen(kw_only=True)
 class DatafeedConfig:
-    """The datafeed loop's settings. `tag` defaults to `symbot-<username>` (`tag_for`)."""
+    """The datafeed loop's settings. `tag` defaults to `symbot-<username>` (`tag_for`).
+
+    `visibility_timeout` is the agent's delay (s) before it re-queues a batch that was not
+    acknowledged; set it to your agent's. A batch whose handlers take longer is logged as a
+    warning and counted in `Bot.stats.slow_batches`, since another instance may get it again."""
 
     tag: str | None = None
     read_timeout: float = field(default=45.0, validator=_at_least("datafeed.read_timeout", 0))
+    visibility_timeout: float = field(
+        default=30.0, validator=_at_least("datafeed.visibility_timeout", 0)
+    )
     include_invisible: bool = False
     delete_stale_on_403: bool = True
 

@@ -135,6 +135,7 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         {
             "tag": ("str", "Datafeed tag shared by instances (default symbot-<username>)"),
             "read_timeout": ("float", "Datafeed read timeout (s), above the long-poll"),
+            "visibility_timeout": ("float", "Agent's re-queue delay (s); slower batches warn"),
             "include_invisible": ("bool", "Include events of invisible streams"),
             "delete_stale_on_403": ("bool", "Delete stale feeds at the feed limit"),
         },

@@ -164,6 +164,43 @@ def test_validation_errors_name_the_field_and_the_fix(
     assert "Fix:" in str(error)
 
 
+def test_the_visibility_timeout_comes_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    assert _load(tmp_path, RSA).datafeed.visibility_timeout == 30.0
+    in_file = RSA + "[datafeed]\nvisibility_timeout = 12.5\n"
+    assert _load(tmp_path, in_file).datafeed.visibility_timeout == 12.5
+    env = {"SYMBOT_DATAFEED_VISIBILITY_TIMEOUT": "7"}
+    assert _load(tmp_path, in_file, env).datafeed.visibility_timeout == 7.0
+
+
+@pytest.mark.parametrize(
+    ("file_value", "env_value", "words"),
+    [
+        ("0", None, "> 0"),
+        ("-1.5", None, "> 0"),
+        ("'soon'", None, "a number"),
+        ("true", None, "a number"),
+        (None, "0", "> 0"),
+        (None, "-5", "> 0"),
+        (None, "soon", "SYMBOT_DATAFEED_VISIBILITY_TIMEOUT"),
+    ],
+    ids=["file 0", "file -1.5", "file string", "file bool", "env 0", "env -5", "env word"],
+)
+def test_a_visibility_timeout_that_is_not_a_positive_number_is_refused(
+    tmp_path: Path, file_value: str | None, env_value: str | None, words: str
+) -> None:
+    text = RSA if file_value is None else f"{RSA}[datafeed]\nvisibility_timeout = {file_value}\n"
+    env = {} if env_value is None else {"SYMBOT_DATAFEED_VISIBILITY_TIMEOUT": env_value}
+    error = _error(tmp_path, text, env)
+    assert error.field == "datafeed.visibility_timeout"
+    assert words in str(error)
+    assert "Fix:" in str(error)
+
+
+def test_a_visibility_timeout_given_in_python_is_checked_too() -> None:
+    with pytest.raises(ConfigError, match=r"datafeed\.visibility_timeout.*> 0"):
+        DatafeedConfig(visibility_timeout=0)
+
+
 def test_a_broken_file_is_a_config_error(tmp_path: Path) -> None:
     assert "not valid TOML" in str(_error(tmp_path, "pod_url = \n"))
     with pytest.raises(ConfigError, match="not found"):

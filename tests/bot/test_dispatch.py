@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 import pytest
+from attrs import evolve
 
+from symbot.config import BotConfig
 from symbot.emulator import Emulator
 from symbot.errors import Redeliver
 from symbot.events import Event
@@ -253,19 +256,68 @@ async def test_malformed_events_are_logged_and_skipped(caplog: pytest.LogCapture
     assert any("broken-2" in m for m in messages)
 
 
-async def test_a_batch_slower_than_the_visibility_timeout_is_warned_of(
+SHORT_VISIBILITY_TIMEOUT = 0.2
+
+
+class Sluggish(RecordingBot):
+    """Takes a little longer over each message than `SHORT_VISIBILITY_TIMEOUT`."""
+
+    @on_message()
+    async def dawdle(self, msg: Message) -> None:
+        await anyio.sleep(SHORT_VISIBILITY_TIMEOUT + 0.1)
+
+
+def visibility_timeout(seconds: float) -> Callable[[BotConfig], BotConfig]:
+    """A `configure=` for the harness: the datafeed's visibility timeout set to `seconds`."""
+    return lambda config: evolve(
+        config, datafeed=evolve(config.datafeed, visibility_timeout=seconds)
+    )
+
+
+async def slow_batch_warnings(
+    bot_class: type[Sluggish],
+    caplog: pytest.LogCaptureFixture,
+    configure: Callable[[BotConfig], BotConfig] | None = None,
+) -> tuple[int, list[logging.LogRecord]]:
+    """Serve `bot_class`, have it handle one message (one batch, acknowledged), and return
+    its `slow_batches` count and the slow-batch warnings logged meanwhile."""
+    caplog.clear()
+    async with BotHarness(bot_class, configure=configure) as h:
+        await h.say("alice", h.im("alice"), "take your time")
+        await h.wait_until(lambda: h.emulator.counters.feed.events_acked == 1)
+        slow_batches = h.bot.stats.slow_batches
+    warnings = [
+        r
+        for r in caplog.records
+        if r.name == "symbot.dispatch" and "visibility timeout" in r.getMessage()
+    ]
+    return slow_batches, warnings
+
+
+async def test_a_batch_slower_than_the_configured_visibility_timeout_is_warned_of(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    class Sluggish(RecordingBot):
-        visibility_timeout = 0.05
-
-        @on_message()
-        async def dawdle(self, msg: Message) -> None:
-            await anyio.sleep(0.1)
-
-    async with BotHarness(Sluggish) as h:
-        await h.say("alice", h.im("alice"), "take your time")
-        await h.wait_until(lambda: h.bot.stats.events_handled == 1)
-        assert h.bot.stats.slow_batches == 1
-    [warning] = [r for r in caplog.records if "visibility timeout" in r.getMessage()]
+    configure = visibility_timeout(SHORT_VISIBILITY_TIMEOUT)
+    slow_batches, [warning] = await slow_batch_warnings(Sluggish, caplog, configure)
+    assert slow_batches == 1
     assert warning.levelno == logging.WARNING
+
+
+async def test_the_same_batch_is_not_warned_of_under_the_default_visibility_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert await slow_batch_warnings(Sluggish, caplog) == (0, [])
+
+
+async def test_a_visibility_timeout_class_attribute_still_counts_but_is_deprecated(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with pytest.warns(DeprecationWarning, match=r"datafeed\.visibility_timeout"):
+
+        class OldStyle(Sluggish):
+            visibility_timeout = SHORT_VISIBILITY_TIMEOUT
+
+    slow_batches, [_warning] = await slow_batch_warnings(OldStyle, caplog)
+    assert slow_batches == 1
+    # A value set in the configuration wins over the class attribute.
+    assert await slow_batch_warnings(OldStyle, caplog, visibility_timeout(60.0)) == (0, [])

@@ -28,7 +28,6 @@ class ReportingBot(Bot):
     """Reports each message it handles, taking `seconds_per_event` over each."""
 
     help_command = None
-    visibility_timeout = 1.0  # the emulator's, in the test (only used for slow-batch warnings)
 
     def __init__(self, config: BotConfig, seconds_per_event: float) -> None:
         super().__init__(config)

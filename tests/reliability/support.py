@@ -53,7 +53,7 @@ def bot_config(emu: Emulator, username: str = BOT, **changes: Any) -> BotConfig:
         pod_url=emu.http_url,
         auth=RsaJwtAuth(username=username, private_key=key),
         retry=FAST_RETRY,
-        datafeed=DatafeedConfig(read_timeout=5.0),
+        datafeed=DatafeedConfig(read_timeout=5.0, visibility_timeout=VISIBILITY_TIMEOUT),
         bot=BotSettings(mention_required_in_rooms=False, stop_timeout=5.0),
     )
     return evolve(config, **changes)
@@ -63,7 +63,6 @@ class RecordingBot(Bot):
     """Records the message id of every message its handler ran for, in order."""
 
     help_command = None
-    visibility_timeout = VISIBILITY_TIMEOUT
 
     def __init__(self, config: BotConfig) -> None:
         super().__init__(config)

@@ -69,7 +69,8 @@ async def test_every_event_is_handled_exactly_once_while_a_fifth_of_requests_mee
         emu.add_user(BOT)
         source = EventSource(emu)
         dropped_before = emu.counters.events_dropped  # the templates, which reach no feed
-        bot = RecordingBot(bot_config(emu, datafeed=DatafeedConfig(read_timeout=READ_TIMEOUT)))
+        datafeed = DatafeedConfig(read_timeout=READ_TIMEOUT, visibility_timeout=VISIBILITY_TIMEOUT)
+        bot = RecordingBot(bot_config(emu, datafeed=datafeed))
         add_faults(emu)  # before the bot starts: its logins and feed creation face them too
         async with ServedBot(bot, start_timeout=60) as served:
             while len(source.sent) < EVENTS:

@@ -10,6 +10,7 @@ from collections import Counter
 
 import anyio
 import pytest
+from attrs import evolve
 
 from symbot.emulator import Emulator
 from symbot.messages import Message
@@ -40,8 +41,6 @@ LONG_VISIBILITY_TIMEOUT = 600.0
 class SlowBot(RecordingBot):
     """Takes a few milliseconds per event, so deletions often find a batch in flight."""
 
-    visibility_timeout = LONG_VISIBILITY_TIMEOUT
-
     async def after_record(self, msg: Message) -> None:
         await anyio.sleep(0.005)
 
@@ -53,7 +52,9 @@ async def test_only_events_the_emulator_dropped_are_lost_when_the_feed_is_delete
         emu.add_user(BOT)
         source = EventSource(emu)
         dropped_before = emu.counters.events_dropped  # the templates, which reach no feed
-        bot = SlowBot(bot_config(emu))
+        config = bot_config(emu)
+        datafeed = evolve(config.datafeed, visibility_timeout=LONG_VISIBILITY_TIMEOUT)
+        bot = SlowBot(evolve(config, datafeed=datafeed))
         pending_at_deletion: list[int] = []
         in_flight_at_deletion: list[int] = []
         without_feed: list[str] = []  # published while the bot had no feed

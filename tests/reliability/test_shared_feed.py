@@ -131,7 +131,7 @@ def write_config(emu: Emulator, directory: Path) -> Path:
         emulator_config_toml(pod_url=emu.http_url, username=BOT, private_key=key)
         + f"\n[retry]\ninitial = {FAST_RETRY.initial}\nmaximum = {FAST_RETRY.maximum}\n"
         "max_attempts = 0\n"  # forever
-        "\n[datafeed]\nread_timeout = 5.0\n"
+        f"\n[datafeed]\nread_timeout = 5.0\nvisibility_timeout = {VISIBILITY_TIMEOUT}\n"
         "\n[bot]\nmention_required_in_rooms = false\nstop_timeout = 5.0\n"
     )
     return config
