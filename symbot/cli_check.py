@@ -23,18 +23,14 @@ quickly).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import httpx
-from attrs import evolve, frozen
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from attrs import evolve
 
-from symbot.auth.certificate import KM_AUTH_PATH, SESSION_AUTH_PATH, CertificateLogin
-from symbot.auth.provider import AuthProvider, jwt_expiry
-from symbot.auth.rsa import KM_LOGIN_PATH, POD_LOGIN_PATH, RsaJwtLogin
-from symbot.client import SymphonyClient, api_error
+from symbot.auth.provider import AuthProvider, EndpointAuthProvider, LoginRole
+from symbot.client import SymphonyClient
 from symbot.config import BotConfig
 from symbot.errors import (
     ApiError,
@@ -48,8 +44,6 @@ from symbot.errors import (
 __all__ = ["check"]
 
 _STEP_WIDTH = 9
-
-LoginCall = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 class _Report:
@@ -83,79 +77,12 @@ class _Report:
         return self.stop()
 
 
-@frozen
-class _Endpoint:
-    """One login endpoint: its role, the client it goes through, and the logins to try
-    (the current key, then the previous one during a key rotation)."""
-
-    role: str
-    username: str
-    http: httpx.AsyncClient
-    path: str
-    attempts: tuple[LoginCall, ...]
-    gives_session: bool = False
-
-    @property
-    def url(self) -> str:
-        return f"POST {self.http.build_request('POST', self.path).url}"
-
-
-def _endpoints(provider: AuthProvider) -> list[_Endpoint]:
-    """The built-in providers' endpoints, each logged in to through the provider's own
-    per-endpoint request (`_post`: request shape, retries, TLS verdicts, refusal hint), so
-    `check` sends exactly what the bot sends. A configuration file only ever makes these
-    two providers.
-
-    This is the one place that reaches into the providers' private parts; a public
-    per-endpoint login on `RsaJwtLogin` / `CertificateLogin` would replace it."""
-    if isinstance(provider, RsaJwtLogin):
-        rsa = provider
-        keys = [rsa._key] if rsa._previous_key is None else [rsa._key, rsa._previous_key]
-
-        def rsa_endpoint(role: str, http: httpx.AsyncClient, path: str, where: str) -> _Endpoint:
-            def attempt(key: RSAPrivateKey) -> LoginCall:
-                return lambda: rsa._post(http, path, rsa.make_jwt(key), where)
-
-            attempts = tuple(attempt(key) for key in keys)
-            return _Endpoint(role, rsa.username, http, path, attempts, http is rsa._pod)
-
-        return [
-            rsa_endpoint("pod", rsa._pod, POD_LOGIN_PATH, "the pod"),
-            rsa_endpoint("key manager", rsa._key_manager, KM_LOGIN_PATH, "the Key Manager"),
-        ]
-    if isinstance(provider, CertificateLogin):
-        cert = provider
-
-        def cert_endpoint(role: str, http: httpx.AsyncClient, path: str) -> _Endpoint:
-            attempts = (lambda: cert._post(http, path),)
-            return _Endpoint(role, cert.username, http, path, attempts, path == SESSION_AUTH_PATH)
-
-        return [
-            cert_endpoint("session auth", cert._session_auth, SESSION_AUTH_PATH),
-            cert_endpoint("key manager", cert._key_manager, KM_AUTH_PATH),
-        ]
+def _per_endpoint(provider: AuthProvider) -> EndpointAuthProvider:
+    """The provider, if it can log in to one endpoint at a time (the built-in ones can, and a
+    configuration file only ever makes those)."""
+    if isinstance(provider, EndpointAuthProvider):
+        return provider
     raise TypeError(f"symbot check cannot log in with a {type(provider).__name__}")
-
-
-class _ServerMessages:
-    """What the server said in each refused answer, keyed like `AuthenticationError.endpoint`
-    (the refusal itself carries only the status). Redacted by `api_error`."""
-
-    def __init__(self) -> None:
-        self._said: dict[str, str] = {}
-
-    def watch(self, http: httpx.AsyncClient) -> None:
-        if self._record not in http.event_hooks["response"]:
-            http.event_hooks["response"].append(self._record)
-
-    async def _record(self, response: httpx.Response) -> None:
-        if response.status_code >= 400:
-            await response.aread()
-            request = response.request
-            self._said[f"{request.method} {request.url}"] = api_error(response).server_message
-
-    def of(self, endpoint: str) -> str:
-        return self._said.get(endpoint, "")
 
 
 def _describe(config: BotConfig) -> str:
@@ -199,75 +126,66 @@ async def check(path: Path, out: TextIO) -> bool:
         return report.failed("keys", str(exc), "fix the key or certificate settings under [auth]")
     report.step("keys", "credentials loaded")
     async with client:
-        logged_in = await _endpoint_logins(_endpoints(client.provider), config, report)
+        logged_in = await _endpoint_logins(_per_endpoint(client.provider), config, report)
         return logged_in and await _agent_steps(client, config, report)
 
 
-async def _endpoint_logins(endpoints: list[_Endpoint], config: BotConfig, report: _Report) -> bool:
+async def _endpoint_logins(
+    provider: EndpointAuthProvider, config: BotConfig, report: _Report
+) -> bool:
     """One verdict per endpoint, every endpoint tried whatever the others answered."""
-    messages = _ServerMessages()
     failures = 0
-    for endpoint in endpoints:
-        messages.watch(endpoint.http)
-        if not await _endpoint_login(endpoint, messages, config, report):
+    for role in provider.login_roles:
+        if not await _endpoint_login(provider, role, config, report):
             failures += 1
     return failures == 0 or report.stop(failures)
 
 
 async def _endpoint_login(
-    endpoint: _Endpoint, messages: _ServerMessages, config: BotConfig, report: _Report
+    provider: EndpointAuthProvider, role: LoginRole, config: BotConfig, report: _Report
 ) -> bool:
-    where = f"{endpoint.role}: "
-    refused: AuthenticationError | None = None
-    for number, attempt in enumerate(endpoint.attempts):
-        started = time.monotonic()
-        try:
-            answer = await attempt()
-        except AuthenticationError as exc:
-            refused = exc
-            continue
-        except (TransportError, ApiError) as exc:
-            fix = _network_fix(config, str(endpoint.http.base_url))
-            return report.problem("login", str(exc), fix, prefix=where)
-        took = (time.monotonic() - started) * 1000
-        text = f"OK in {took:.0f} ms: {endpoint.url} as {endpoint.username!r}"
-        if endpoint.gives_session:
-            text += f"\n{_expiry(answer)}"
-        if refused is not None and number > 0:
-            text += (
-                f"\nbut only with auth.previous_private_key: the current key was refused "
-                f"({_reason(refused, messages)}); import the new public key of "
-                f"{endpoint.username!r} on the pod before the previous one expires"
-            )
-        report.step("login", where + text)
-        return True
-    assert refused is not None
-    hint = refused.hint
-    if len(endpoint.attempts) > 1:
-        hint = "both the current and the previous key were refused; " + hint
-    return report.problem("login", _refusal(refused, messages), hint, label="Check", prefix=where)
+    """Log in to `role`'s endpoint through the provider itself, so `check` sends exactly what
+    the bot sends (request shape, retries, TLS verdicts, previous-key fallback)."""
+    where = f"{role.replace('_', ' ')}: "
+    started = time.monotonic()
+    try:
+        answer = await provider.login_endpoint(role)
+    except AuthenticationError as refused:
+        return report.problem("login", _refusal(refused), refused.hint, label="Check", prefix=where)
+    except (TransportError, ApiError) as exc:
+        return report.problem(
+            "login", str(exc), _network_fix(config, config.url(role)), prefix=where
+        )
+    took = (time.monotonic() - started) * 1000
+    text = f"OK in {took:.0f} ms: {answer.endpoint} as {provider.username!r}"
+    if role != "key_manager":
+        text += f"\n{_expiry(answer.expires_at)}"
+    if answer.current_key_refusal is not None:
+        text += (
+            f"\nbut only with auth.previous_private_key: the current key was refused "
+            f"({_reason(answer.current_key_refusal)}); import the new public key of "
+            f"{provider.username!r} on the pod before the previous one expires"
+        )
+    report.step("login", where + text)
+    return True
 
 
-def _refusal(exc: AuthenticationError, messages: _ServerMessages) -> str:
+def _refusal(exc: AuthenticationError) -> str:
     """`<endpoint> answered <status> for user '<name>': <what the server said>`."""
     if exc.status is None:
         return f"{exc.endpoint} refused the TLS handshake for user {exc.username!r}"
-    said = messages.of(exc.endpoint)
     refusal = f"{exc.endpoint} answered {exc.status} for user {exc.username!r}"
-    return f"{refusal}: {said}" if said else refusal
+    return f"{refusal}: {exc.server_message}" if exc.server_message else refusal
 
 
-def _reason(exc: AuthenticationError, messages: _ServerMessages) -> str:
+def _reason(exc: AuthenticationError) -> str:
     """The refusal in short: `401: <what the server said>`."""
     if exc.status is None:
         return "TLS handshake refused"
-    said = messages.of(exc.endpoint)
-    return f"{exc.status}: {said}" if said else str(exc.status)
+    return f"{exc.status}: {exc.server_message}" if exc.server_message else str(exc.status)
 
 
-def _expiry(answer: Mapping[str, Any]) -> str:
-    authorization = answer.get("authorizationToken")
-    expires_at = jwt_expiry(authorization if isinstance(authorization, str) else None)
+def _expiry(expires_at: float | None) -> str:
     if expires_at is None:
         return "expiry not announced by the pod"
     return f"session expires in {_duration(expires_at - time.time())}"

@@ -83,14 +83,30 @@ class KeyLoadError(SymbotError):
 
 class AuthenticationError(SymbotError):
     """A login endpoint refused the credentials. This is configuration, not bad luck:
-    it is raised after exactly one attempt."""
+    it is raised after exactly one attempt.
 
-    def __init__(self, username: str, endpoint: str, status: int | None, hint: str) -> None:
+    `status` is None when the refusal came at the TLS handshake. `server_message` is what
+    the server said in its refusal, redacted, or None when it said nothing.
+    """
+
+    def __init__(
+        self,
+        username: str,
+        endpoint: str,
+        status: int | None,
+        hint: str,
+        *,
+        server_message: str | None = None,
+    ) -> None:
         self.username = username
         self.endpoint = endpoint
         self.status = status
         self.hint = hint
+        said = redact(server_message or "").strip()
+        self.server_message = said or None
         answered = f"answered {status}" if status is not None else "refused the connection"
+        if said and said not in hint:
+            answered += f": {said}"
         super().__init__(
             f"login of user {username!r} refused: {endpoint} {answered}. Check: {hint}"
         )

@@ -7,7 +7,14 @@ from symbot.auth import AuthProvider, AuthSession, CertificateAuth, RsaJwtAuth, 
 
 from symbot.auth.certificate import CertificateAuth, CertificateLogin
 from symbot.auth.keys import ClientIdentity, load_client_identity, load_private_key
-from symbot.auth.provider import AuthProvider, Credentials, Tokens
+from symbot.auth.provider import (
+    AuthProvider,
+    Credentials,
+    EndpointAuthProvider,
+    EndpointLogin,
+    LoginRole,
+    Tokens,
+)
 from symbot.auth.rsa import RsaJwtAuth, RsaJwtLogin
 from symbot.auth.session import AuthSession
 
@@ -18,6 +25,9 @@ __all__ = [
     "CertificateLogin",
     "ClientIdentity",
     "Credentials",
+    "EndpointAuthProvider",
+    "EndpointLogin",
+    "LoginRole",
     "RsaJwtAuth",
     "RsaJwtLogin",
     "Tokens",

@@ -3,8 +3,8 @@
 `CertificateAuth` is the credentials object (usable in `BotConfig.auth`); `bind(client)`
 loads the certificate and key (PEM, encrypted PEM or PKCS#12) and returns a
 `CertificateLogin` with its own HTTP clients for session auth and the Key Manager, which
-posts to `/sessionauth/v1/authenticate` and `/keyauth/v1/authenticate` with no body and no
-Content-Type, as Symphony requires.
+posts to `/sessionauth/v1/authenticate` and `/keyauth/v1/authenticate` (both concurrently,
+or one of them: `login_endpoint`) with no body and no Content-Type, as Symphony requires.
 
 The ssl module reads client keys only from files. The key is therefore written to a
 private (0600) temporary file *encrypted with a random one-time password*, loaded, and the
@@ -18,7 +18,6 @@ import os
 import secrets
 import ssl
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,13 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from symbot.auth.keys import ClientIdentity, load_client_identity
-from symbot.auth.provider import Tokens, check_login_response, login_both
+from symbot.auth.provider import (
+    EndpointLogin,
+    LoginRole,
+    Tokens,
+    check_login_response,
+    login_both,
+)
 from symbot.errors import AuthenticationError, ConfigError, KeyLoadError, TransportError
 from symbot.retry import RetryPolicy, send_with_retry, tls_refusal
 
@@ -149,7 +154,10 @@ class CertificateAuth:
 
 
 class CertificateLogin:
-    """The certificate `AuthProvider`: session auth and KM logins over mTLS, concurrently."""
+    """The certificate `EndpointAuthProvider`: session auth and KM logins over mTLS,
+    concurrently by `login`, or one of them by `login_endpoint`."""
+
+    login_roles: tuple[LoginRole, ...] = ("session_auth", "key_manager")
 
     def __init__(
         self,
@@ -172,15 +180,22 @@ class CertificateLogin:
         )
 
     async def login(self) -> Tokens:
-        async def session() -> Mapping[str, Any]:
-            return await self._post(self._session_auth, SESSION_AUTH_PATH)
+        return await login_both(
+            lambda: self.login_endpoint("session_auth"),
+            lambda: self.login_endpoint("key_manager"),
+        )
 
-        async def key_manager() -> Mapping[str, Any]:
-            return await self._post(self._key_manager, KM_AUTH_PATH)
-
-        return await login_both(session, key_manager)
-
-    async def _post(self, client: httpx.AsyncClient, path: str) -> Mapping[str, Any]:
+    async def login_endpoint(self, role: LoginRole) -> EndpointLogin:
+        """Log in to session auth (`"session_auth"`) or the Key Manager (`"key_manager"`)
+        alone."""
+        if role == "session_auth":
+            client, path = self._session_auth, SESSION_AUTH_PATH
+        elif role == "key_manager":
+            client, path = self._key_manager, KM_AUTH_PATH
+        else:
+            raise ValueError(
+                f"certificate login has no {role!r} endpoint; use one of {self.login_roles}"
+            )
         hint = (
             f"that the client certificate {self._certificate_name} is issued by a CA the pod "
             f"trusts, that its CN is the bot's username ({self.username!r}), that certificate "
@@ -205,7 +220,7 @@ class CertificateLogin:
                 f"{exc} (a connection that closes during certificate login often means the "
                 f"server refused the client certificate: check {hint})"
             ) from exc.__cause__
-        return check_login_response(response, username=self.username, hint=hint)
+        return check_login_response(response, role=role, username=self.username, hint=hint)
 
     async def aclose(self) -> None:
         await self._session_auth.aclose()

@@ -3,6 +3,11 @@
 symbot ships two providers (RSA-JWT and client certificate); a user can plug their own,
 e.g. one that signs the login JWT with a key held in a vault. `AuthSession` only ever
 calls `login()` (one at a time) and `aclose()`.
+
+The built-in providers are also `EndpointAuthProvider`s: `login_endpoint(role)` logs in to
+one endpoint alone (the pod or session auth, or the Key Manager) and says what it answered,
+so a diagnosis (`symbot check`) can give each endpoint its own verdict. Their `login()` is
+two such logins run concurrently.
 """
 
 from __future__ import annotations
@@ -10,8 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import anyio
 import httpx
@@ -26,6 +31,9 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthProvider",
     "Credentials",
+    "EndpointAuthProvider",
+    "EndpointLogin",
+    "LoginRole",
     "Tokens",
     "check_login_response",
     "jwt_expiry",
@@ -34,6 +42,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+LoginRole = Literal["pod", "session_auth", "key_manager"]
+"""A login endpoint, named like the client role it is reached through: the pod (RSA) or
+session auth (certificate) grants the session token, the Key Manager the KM token."""
 
 
 @frozen
@@ -70,6 +82,44 @@ class AuthProvider(Protocol):
     async def aclose(self) -> None: ...
 
 
+@frozen(kw_only=True)
+class EndpointLogin:
+    """What one login endpoint granted.
+
+    `endpoint` is the request as errors name it (`POST https://…/login/pubkey/authenticate`).
+    `expires_at` (epoch seconds) is known only when the endpoint returned an
+    `authorizationToken` whose `exp` can be read. `current_key_refusal` is set when the
+    current key was refused and the previous one (key rotation) was accepted.
+    """
+
+    role: LoginRole
+    endpoint: str
+    token: str = field(repr=False)
+    authorization_token: str | None = field(default=None, repr=False)
+    expires_at: float | None = None
+    current_key_refusal: AuthenticationError | None = None
+
+    @property
+    def used_previous_key(self) -> bool:
+        """True when only the previous key was accepted: the new public key is missing."""
+        return self.current_key_refusal is not None
+
+
+@runtime_checkable
+class EndpointAuthProvider(AuthProvider, Protocol):
+    """An `AuthProvider` that can also log in to one endpoint at a time.
+
+    `login_roles` lists its endpoints, the one granting the session token first.
+    `login_endpoint` raises what `login` raises; with a previous key configured it falls
+    back to it exactly as `login` does, and says so in the answer.
+    """
+
+    username: str
+    login_roles: tuple[LoginRole, ...]
+
+    async def login_endpoint(self, role: LoginRole) -> EndpointLogin: ...
+
+
 @runtime_checkable
 class Credentials(Protocol):
     """A credentials object (e.g. `RsaJwtAuth`) that becomes a live provider for a client."""
@@ -90,18 +140,21 @@ def jwt_expiry(token: str | None) -> float | None:
 
 
 def check_login_response(
-    response: httpx.Response, *, username: str, hint: str
-) -> Mapping[str, Any]:
-    """Classify a login endpoint's answer and return its `Token` JSON.
+    response: httpx.Response, *, role: LoginRole, username: str, hint: str
+) -> EndpointLogin:
+    """Classify a login endpoint's answer and return what it granted.
 
-    400/401/403 → `AuthenticationError` (the credentials or the account setup are wrong);
-    other errors → `ApiError` (after the retry policy already gave up on 5xx/429).
+    400/401/403 → `AuthenticationError` carrying what the server said (the credentials or
+    the account setup are wrong); other errors → `ApiError` (after the retry policy already
+    gave up on 5xx/429).
     """
     request = response.request
     endpoint = f"{request.method} {request.url}"
     status = response.status_code
     if status in (400, 401, 403):
-        raise AuthenticationError(username, endpoint, status, hint)
+        raise AuthenticationError(
+            username, endpoint, status, hint, server_message=_server_message(response)
+        )
     if status >= 300:
         error_type = RateLimitedError if status == 429 else ApiError
         raise error_type(request.method, str(request.url), status, _server_message(response))
@@ -116,7 +169,15 @@ def check_login_response(
             status,
             "login answered without a token; is this URL a Symphony login endpoint?",
         )
-    return payload
+    authorization = payload.get("authorizationToken")
+    authorization = authorization if isinstance(authorization, str) and authorization else None
+    return EndpointLogin(
+        role=role,
+        endpoint=endpoint,
+        token=payload["token"],
+        authorization_token=authorization,
+        expires_at=jwt_expiry(authorization),
+    )
 
 
 def _server_message(response: httpx.Response) -> str:
@@ -130,23 +191,21 @@ def _server_message(response: httpx.Response) -> str:
 
 
 def tokens_from(
-    session: Mapping[str, Any], key_manager: Mapping[str, Any], *, obtained_at: float
+    session: EndpointLogin, key_manager: EndpointLogin, *, obtained_at: float
 ) -> Tokens:
-    """Build `Tokens` from the pod (or session auth) and KM `Token` answers."""
-    authorization = session.get("authorizationToken")
-    authorization = authorization if isinstance(authorization, str) and authorization else None
+    """Build `Tokens` from the pod (or session auth) and KM logins."""
     return Tokens(
-        session_token=str(session["token"]),
-        key_manager_token=str(key_manager["token"]),
-        authorization_token=authorization,
-        expires_at=jwt_expiry(authorization),
+        session_token=session.token,
+        key_manager_token=key_manager.token,
+        authorization_token=session.authorization_token,
+        expires_at=session.expires_at,
         obtained_at=obtained_at,
     )
 
 
 async def login_both(
-    session_login: Callable[[], Awaitable[Mapping[str, Any]]],
-    key_manager_login: Callable[[], Awaitable[Mapping[str, Any]]],
+    session_login: Callable[[], Awaitable[EndpointLogin]],
+    key_manager_login: Callable[[], Awaitable[EndpointLogin]],
 ) -> Tokens:
     """Run the session and Key Manager logins concurrently and combine their tokens.
 
@@ -154,9 +213,9 @@ async def login_both(
     (not wrapped in an exception group), so callers can catch `AuthenticationError`.
     """
     obtained_at = time.time()
-    answers: dict[str, Mapping[str, Any]] = {}
+    answers: dict[str, EndpointLogin] = {}
 
-    async def run(name: str, call: Callable[[], Awaitable[Mapping[str, Any]]]) -> None:
+    async def run(name: str, call: Callable[[], Awaitable[EndpointLogin]]) -> None:
         answers[name] = await call()
 
     try:

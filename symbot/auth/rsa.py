@@ -3,8 +3,8 @@
 `RsaJwtAuth` is the credentials object (usable in `BotConfig.auth`); `bind(client)` loads
 the key(s) and returns an `RsaJwtLogin`, the live `AuthProvider`, which posts a fresh
 RS512 JWT to the pod's `/login/pubkey/authenticate` and the Key Manager's
-`/relay/pubkey/authenticate` concurrently. During a key rotation the previous key is tried
-once when the current one is refused.
+`/relay/pubkey/authenticate` concurrently (or to one of them: `login_endpoint`). During a
+key rotation the previous key is tried once when the current one is refused.
 """
 
 from __future__ import annotations
@@ -12,16 +12,22 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import jwt
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from symbot.auth.keys import KeySource, describe_source, load_private_key
-from symbot.auth.provider import Tokens, check_login_response, login_both
+from symbot.auth.provider import (
+    EndpointLogin,
+    LoginRole,
+    Tokens,
+    check_login_response,
+    login_both,
+)
 from symbot.errors import AuthenticationError, ConfigError
 from symbot.retry import RetryPolicy, send_with_retry
 
@@ -35,6 +41,8 @@ logger = logging.getLogger(__name__)
 POD_LOGIN_PATH = "/login/pubkey/authenticate"
 KM_LOGIN_PATH = "/relay/pubkey/authenticate"
 MAX_JWT_LIFETIME = 300.0
+
+_Answer = TypeVar("_Answer")
 
 
 def _key_repr(value: KeySource | None) -> str:
@@ -130,7 +138,10 @@ class RsaJwtAuth:
 
 
 class RsaJwtLogin:
-    """The RSA `AuthProvider`: one fresh JWT per login, pod and KM called concurrently."""
+    """The RSA `EndpointAuthProvider`: one fresh JWT per login, pod and KM called concurrently
+    by `login`, or one of them by `login_endpoint`."""
+
+    login_roles: tuple[LoginRole, ...] = ("pod", "key_manager")
 
     def __init__(
         self,
@@ -163,8 +174,35 @@ class RsaJwtLogin:
         return jwt.encode(claims, key or self._key, algorithm="RS512")
 
     async def login(self) -> Tokens:
+        """Both tokens, from one JWT sent to both endpoints; if either refuses the current
+        key, both are asked again with the previous key."""
+
+        async def with_key(key: rsa.RSAPrivateKey) -> Tokens:
+            token = self.make_jwt(key)
+            return await login_both(
+                lambda: self._post("pod", token), lambda: self._post("key_manager", token)
+            )
+
+        tokens, _refusal = await self._current_then_previous(with_key)
+        return tokens
+
+    async def login_endpoint(self, role: LoginRole) -> EndpointLogin:
+        """Log in to the pod (`"pod"`) or the Key Manager (`"key_manager"`) alone, with the
+        current key, then the previous one if the current is refused (the answer says so)."""
+
+        async def with_key(key: rsa.RSAPrivateKey) -> EndpointLogin:
+            return await self._post(role, self.make_jwt(key))
+
+        answer, refusal = await self._current_then_previous(with_key)
+        return answer if refusal is None else evolve(answer, current_key_refusal=refusal)
+
+    async def _current_then_previous(
+        self, attempt: Callable[[rsa.RSAPrivateKey], Awaitable[_Answer]]
+    ) -> tuple[_Answer, AuthenticationError | None]:
+        """`attempt` with the current key, then once with the previous key if the current
+        one is refused; also returns that refusal when the previous key was needed."""
         try:
-            return await self._login_with(self._key)
+            return await attempt(self._key), None
         except AuthenticationError as refused:
             if self._previous_key is None:
                 raise
@@ -176,29 +214,26 @@ class RsaJwtLogin:
                 refused.status,
             )
             try:
-                return await self._login_with(self._previous_key)
+                return await attempt(self._previous_key), refused
             except AuthenticationError as also_refused:
                 raise AuthenticationError(
                     self.username,
                     also_refused.endpoint,
                     also_refused.status,
                     "both the current and the previous key were refused; " + also_refused.hint,
+                    server_message=also_refused.server_message,
                 ) from None
 
-    async def _login_with(self, key: rsa.RSAPrivateKey) -> Tokens:
-        token = self.make_jwt(key)
+    def _endpoint(self, role: LoginRole) -> tuple[httpx.AsyncClient, str, str]:
+        """The client, path and name of `role`'s login endpoint."""
+        if role == "pod":
+            return self._pod, POD_LOGIN_PATH, "the pod"
+        if role == "key_manager":
+            return self._key_manager, KM_LOGIN_PATH, "the Key Manager"
+        raise ValueError(f"RSA login has no {role!r} endpoint; use one of {self.login_roles}")
 
-        async def pod() -> Mapping[str, Any]:
-            return await self._post(self._pod, POD_LOGIN_PATH, token, "the pod")
-
-        async def key_manager() -> Mapping[str, Any]:
-            return await self._post(self._key_manager, KM_LOGIN_PATH, token, "the Key Manager")
-
-        return await login_both(pod, key_manager)
-
-    async def _post(
-        self, client: httpx.AsyncClient, path: str, token: str, where: str
-    ) -> Mapping[str, Any]:
+    async def _post(self, role: LoginRole, token: str) -> EndpointLogin:
+        client, path, where = self._endpoint(role)
         response = await send_with_retry(
             self._retry, lambda: client.post(path, json={"token": token})
         )
@@ -208,7 +243,7 @@ class RsaJwtLogin:
             "clock is right (the login JWT expires after "
             f"{self.jwt_lifetime:g} s)"
         )
-        return check_login_response(response, username=self.username, hint=hint)
+        return check_login_response(response, role=role, username=self.username, hint=hint)
 
     async def aclose(self) -> None:
         if self._owns_clients:
