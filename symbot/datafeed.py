@@ -40,7 +40,13 @@ import httpx
 from attrs import define, frozen
 
 from symbot.errors import AuthenticationError, SymbotError, redact
-from symbot.retry import RetryPolicy, is_transient_status, retry_after_seconds, tls_refusal
+from symbot.retry import (
+    RetryPolicy,
+    error_detail,
+    is_transient_status,
+    retry_after_seconds,
+    tls_refusal,
+)
 
 __all__ = ["Batch", "DatafeedLoop", "FeedStats", "MalformedEvent", "parse_read_body"]
 
@@ -333,7 +339,7 @@ class DatafeedLoop:
                 f"TLS refused ({refusal.reason}); check the CA bundle (ca_bundle) and, for "
                 "certificate login, the client certificate"
                 if refusal is not None
-                else f"{type(exc).__name__}: {redact(str(exc))}"
+                else error_detail(exc)
             )
             raise _ReadFailed(f"{method} {path}: {what}") from exc
         except AuthenticationError:

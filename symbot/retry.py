@@ -32,6 +32,7 @@ from symbot.errors import ConfigError, TransportError, redact
 
 __all__ = [
     "RetryPolicy",
+    "error_detail",
     "is_transient_status",
     "retry_after_seconds",
     "send_with_retry",
@@ -122,6 +123,21 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+def error_detail(exc: BaseException) -> str:
+    """`Type: message` for a log line or an error, redacted. When `exc` says nothing itself
+    (trio's ReadError wrapping a TLS error, ...), the first error behind it that does."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = redact(str(current))
+        if text:
+            behind = "" if current is exc else f"{type(current).__name__}: "
+            return f"{type(exc).__name__}: {behind}{text}"
+        current = current.__cause__ or current.__context__
+    return f"{type(exc).__name__}: no detail"
+
+
 def tls_refusal(exc: BaseException) -> ssl.SSLError | None:
     """The TLS error behind `exc` when it is a verdict, not bad luck: the server's certificate
     failed verification, or the peer sent an alert (e.g. it refused our client certificate).
@@ -201,7 +217,7 @@ async def send_with_retry(
             if isinstance(exc, httpx.TransportError):
                 raise TransportError(
                     f"{_describe_request(exc)} failed after {state.attempt_number} attempt(s): "
-                    f"{type(exc).__name__}: {redact(str(exc)) or 'no detail'}. Check that the "
+                    f"{error_detail(exc)}. Check that the "
                     "host is reachable and the URL, proxy, CA bundle and timeouts are right"
                 ) from exc
         result: httpx.Response = state.outcome.result()
