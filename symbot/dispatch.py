@@ -156,13 +156,13 @@ class Dispatcher:
         groups = self._group(raw_events)
         outcome = _Outcome()
         if len(groups) == 1:
-            token = _in_handler.set(True)
             await self._acquire()
+            token = _in_handler.set(True)
             try:
                 await self._run_group(next(iter(groups.values())), outcome)
             finally:
-                self.limiter.release()
                 _in_handler.reset(token)
+                self.limiter.release()
         elif groups:
             await self._run_groups(deque(groups.values()), outcome)
         elapsed = anyio.current_time() - started
