@@ -180,6 +180,8 @@ class Matcher:
             raise TypeError(f"handler {func!r}: nothing provides parameter(s) {missing}")
         if isinstance(spec, CommandSpec):
             self.words = (spec.name, *spec.aliases)
+            # "/help"-like words: a message without such a word is rejected unread.
+            self.slash_words = all(w[:1] == "/" and w[1:2].isalnum() for w in self.words)
             self.params = command_params(spec.name, func, params)
             self.usage = usage_line(spec.name, self.params)
             doc = (func.__doc__ or "").strip().splitlines()
@@ -216,6 +218,8 @@ class Matcher:
             return None
         # The command word is part of the text (casefolding maps each character on its own):
         # a text without any of the words is no command, whatever mention precedes it.
+        if self.slash_words and not incoming.msg.may_hold_slash_command():
+            return None
         folded = incoming.folded_text
         for word in self.words:
             if word in folded:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import evolve, field, frozen
 
-from symbot.presentation import presentation_to_text, render_presentation
+from symbot.presentation import may_show_slash_word, presentation_to_text, render_presentation
 
 if TYPE_CHECKING:
     from symbot.events import Stream, User
@@ -302,6 +302,14 @@ class Message:
             _keep(self, "_text", text)
             _keep(self, "_entity_texts", entity_texts)
         return text
+
+    def may_hold_slash_command(self) -> bool:
+        """False only when no word of `text` starts with "/" and a letter or digit (so no
+        "/command" is in it); decided without rendering the text if it was not read yet."""
+        text = self._text
+        if text is not None:
+            return "/" in text
+        return may_show_slash_word(self.presentation_ml)
 
     @property
     def mentions(self) -> tuple[int, ...]:

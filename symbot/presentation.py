@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from html import unescape
 from html.parser import HTMLParser
 
-__all__ = ["presentation_to_text", "render_presentation"]
+__all__ = ["may_show_slash_word", "presentation_to_text", "render_presentation"]
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +190,18 @@ def _render_spans(inner: str) -> tuple[str, dict[str, str]]:
         entity_texts[parts[index]] = _collapse(rendered)
         pieces += (rendered, unescape(parts[index + 2]))
     return _collapse("".join(pieces)), entity_texts
+
+
+def may_show_slash_word(presentation_ml: str) -> bool:
+    """False only when no word of the text of `presentation_ml` can start with "/" followed
+    by a letter or digit: no "/command" can be read in it. Several times cheaper than
+    rendering, for command matching: without character references, and as text cannot hold
+    a bare "<", a "/" that sits in a tag's "</" or "/>" is no such "/" (a property test holds
+    this to the renderer)."""
+    if "&" in presentation_ml or "</>" in presentation_ml:
+        return True
+    slashes = presentation_ml.count("/")
+    return slashes > presentation_ml.count("</") + presentation_ml.count("/>")
 
 
 def presentation_to_text(presentation_ml: str) -> str:

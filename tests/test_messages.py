@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from symbot.events import Stream, User
@@ -31,6 +32,7 @@ from symbot.messages import (
     render_presentation,
     to_message_ml,
 )
+from symbot.presentation import may_show_slash_word
 
 pytestmark = pytest.mark.anyio
 
@@ -242,6 +244,44 @@ def test_plain_ascii_fast_path_agrees_with_the_parser(inner: str) -> None:
     assert fast == slow
 
 
+MARKUP_BITS = [
+    *("/", "/help", "</", "/>", "</>", "<", ">", "< /", "</ ", "</3", "<3", " ", "\n", "x"),
+    *("&", "&#47;", "&sol;", "&#x2F;", "&lt;/b&gt;", "<b>", "</b>", "<br/>", "<br />", "<p>"),
+    *("<!--", "-->", "<![CDATA[", "]]>", '<a href="/x">', "</a>", "<pre>", "</pre>"),
+    *('<span class="entity" data-entity-id="0">', "</span>", "<div>", "</div>"),
+]
+SLASH_WORD = re.compile(r"(?<!\S)/[^\W_]")  # what a "/command" starts with
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(st.sampled_from(MARKUP_BITS) | st.text(max_size=4)).map("".join),
+    st.sampled_from([POD_PML, PML, "{}"]),
+)
+def test_a_slash_word_in_the_text_is_never_missed_by_the_cheap_check(
+    inner: str, wrapper: str
+) -> None:
+    presentation_ml = wrapper.format(inner)
+    if SLASH_WORD.search(presentation_to_text(presentation_ml)):
+        assert may_show_slash_word(presentation_ml)
+
+
+@pytest.mark.parametrize(
+    ("inner", "may"),
+    [
+        ("hello bot", False),
+        ('<span class="entity" data-entity-id="0">@Bot</span> hello<br/>there', False),
+        ("/help", True),
+        ('<span class="entity" data-entity-id="0">@Bot</span> /help', True),
+        ("&#47;help", True),  # a reference may be a slash
+        ("</> /help", True),  # "</>" holds the one "/" that "</" and "/>" both count
+        ("see https://example.com/x", True),  # a slash, though not a command: read it
+    ],
+)
+def test_the_cheap_check_rejects_only_texts_without_a_slash(inner: str, may: bool) -> None:
+    assert may_show_slash_word(POD_PML.format(inner)) is may
+
+
 def test_entity_spans_are_recorded_for_mentions() -> None:
     inner = '<span class="entity" data-entity-id="m1">@Bot  Name</span> /help'
     assert render_presentation(PML.format(inner)) == ("@Bot Name /help", {"m1": "@Bot Name"})
@@ -371,3 +411,10 @@ def test_replier_is_not_part_of_equality_or_repr() -> None:
     assert "replier" not in repr(bound)
     assert "presentation_ml" not in repr(bound)
     assert json.dumps(bound.data)  # data stays plain JSON
+
+
+def test_a_message_may_hold_a_slash_command_by_its_text_once_known() -> None:
+    assert not make_message().may_hold_slash_command()  # from the PresentationML, unread
+    assert make_message(presentation_ml=PML.format("/help")).may_hold_slash_command()
+    assert make_message(presentation_ml="", text="/help").may_hold_slash_command()
+    assert not make_message(presentation_ml=PML.format("/help"), text="hi").may_hold_slash_command()
