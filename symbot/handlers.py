@@ -55,7 +55,6 @@ from symbot.matching import (
     Invocation,
     MatchContext,
     Matcher,
-    MatchFunction,
     MessageSpec,
 )
 from symbot.messages import Message
@@ -241,20 +240,17 @@ class Registry:
         self.mention_required_in_rooms = mention_required_in_rooms
         self.ignore_own_messages = ignore_own_messages
         self._entries: list[tuple[Handler, list[Matcher]]] = []
-        self._matchers: list[list[MatchFunction]] = []  # each entry's match functions
 
     def add(self, spec: HandlerSpec, func: Handler) -> None:
         """Register `func` (a bound method or a function) for `spec`; TypeError if its
         signature cannot serve the spec."""
         _require_async(func)
         matcher = Matcher(spec, func)
-        for (registered, matchers), functions in zip(self._entries, self._matchers, strict=True):
+        for registered, matchers in self._entries:
             if registered == func:
                 matchers.append(matcher)
-                functions.append(matcher.match)
                 return
         self._entries.append((func, [matcher]))
-        self._matchers.append([matcher.match])
 
     def add_function(self, func: F) -> F:
         """Register every spec the decorators stored on `func`; returns `func`."""
@@ -313,9 +309,9 @@ class Registry:
                 ):
                     incoming = None
         found = []
-        for matchers in self._matchers:
-            for match in matchers:
-                invocation = match(event, incoming)
+        for _, matchers in self._entries:
+            for matcher in matchers:
+                invocation = matcher.match(event, incoming)
                 if invocation is not None:
                     found.append(invocation)
                     break
