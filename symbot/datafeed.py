@@ -46,6 +46,7 @@ from symbot.retry import (
     is_transient_status,
     retry_after_seconds,
     tls_refusal,
+    tls_refused,
 )
 
 __all__ = ["Batch", "DatafeedLoop", "FeedStats", "MalformedEvent", "parse_read_body"]
@@ -335,12 +336,7 @@ class DatafeedLoop:
             # httpx on asyncio lets a TLS error met while reading a response (an alert, a
             # record that is not TLS) escape raw; on trio it is a ReadError. Network trouble.
             refusal = tls_refusal(exc)
-            what = (
-                f"TLS refused ({refusal.reason}); check the CA bundle (ca_bundle) and, for "
-                "certificate login, the client certificate"
-                if refusal is not None
-                else error_detail(exc)
-            )
+            what = tls_refused(refusal.reason) if refusal is not None else error_detail(exc)
             raise _ReadFailed(f"{method} {path}: {what}") from exc
         except AuthenticationError:
             raise

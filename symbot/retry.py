@@ -14,7 +14,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import anyio
 import httpx
@@ -37,6 +37,7 @@ __all__ = [
     "retry_after_seconds",
     "send_with_retry",
     "tls_refusal",
+    "tls_refused",
 ]
 
 logger = logging.getLogger(__name__)
@@ -123,18 +124,24 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-def error_detail(exc: BaseException) -> str:
-    """`Type: message` for a log line or an error, redacted. When `exc` says nothing itself
-    (trio's ReadError wrapping a TLS error, ...), the first error behind it that does."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc`, then the errors behind it (cause, else context), each once."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def error_detail(exc: BaseException) -> str:
+    """`Type: message` for a log line or an error, redacted. When `exc` says nothing itself
+    (trio's ReadError wrapping a TLS error, ...), the first error behind it that does."""
+    for current in _chain(exc):
         text = redact(str(current))
         if text:
             behind = "" if current is exc else f"{type(current).__name__}: "
             return f"{type(exc).__name__}: {behind}{text}"
-        current = current.__cause__ or current.__context__
     return f"{type(exc).__name__}: no detail"
 
 
@@ -142,16 +149,20 @@ def tls_refusal(exc: BaseException) -> ssl.SSLError | None:
     """The TLS error behind `exc` when it is a verdict, not bad luck: the server's certificate
     failed verification, or the peer sent an alert (e.g. it refused our client certificate).
     Such failures are configuration problems and are not retried."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(exc):
         if isinstance(current, ssl.SSLCertVerificationError):
             return current
         if isinstance(current, ssl.SSLError) and "ALERT" in str(current.reason or "").upper():
             return current
-        current = current.__cause__ or current.__context__
     return None
+
+
+def tls_refused(reason: object) -> str:
+    """What to say of a TLS verdict (see `tls_refusal`), and what to check."""
+    return (
+        f"TLS refused ({reason}). Check the CA bundle (ca_bundle) and, for certificate login, "
+        "the client certificate"
+    )
 
 
 async def send_with_retry(
@@ -242,11 +253,8 @@ async def send_with_retry(
         response: httpx.Response = await retrying(attempt)
     except httpx.TransportError as exc:  # not retried: a TLS verdict
         refusal = tls_refusal(exc)
-        raise TransportError(
-            f"{_describe_request(exc)} failed: TLS refused "
-            f"({refusal.reason if refusal is not None else type(exc).__name__}). Check the CA "
-            "bundle (ca_bundle) and, for certificate login, the client certificate"
-        ) from exc
+        reason = refusal.reason if refusal is not None else type(exc).__name__
+        raise TransportError(f"{_describe_request(exc)} failed: {tls_refused(reason)}") from exc
     return response
 
 
