@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import httpx
 
-from symbot.auth import RsaJwtAuth
+from symbot.auth import RsaJwtAuth, RsaJwtLogin
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig
 from symbot.emulator import Emulator
@@ -78,7 +78,7 @@ async def symbot_storm(emu: Emulator, auth: RsaJwtAuth, size: int) -> tuple[int,
 
 async def naive_storm(emu: Emulator, auth: RsaJwtAuth, size: int) -> tuple[int, int, float]:
     """The baseline: every call that meets a 401 logs in again by itself, then retries."""
-    make_jwt = auth.bind_urls(pod_url=emu.base_url).make_jwt
+    make_jwt = RsaJwtLogin(auth).make_jwt
     network = SimulatedNetwork(emu.transport(), ROUND_TRIP)
     async with httpx.AsyncClient(transport=network, base_url=emu.base_url) as http:
 

@@ -44,13 +44,12 @@ import httpx
 from anyio.abc import Process
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from symbot.auth import RsaJwtAuth
-from symbot.bot import Bot
+from symbot.auth import RsaJwtAuth, RsaJwtLogin, generate_key_pair
+from symbot.bot import Bot, on_message
 from symbot.config import BotConfig, BotSettings
 from symbot.emulator import Emulator
-from symbot.handlers import on_message
-from symbot.keygen import generate_key_pair
 from symbot.messages import Message
+from symbot.transport import Transport
 
 __all__ = ["BOT", "ROOMS_WITHOUT_MENTIONS", "main", "message_events", "publish"]
 
@@ -211,12 +210,10 @@ class Served:
 async def raw_loop(stage: Stage, *, mention: bool) -> float:
     """Seconds a bare read/ack/json loop takes to drain a loaded feed."""
     verify = ssl.create_default_context(cafile=stage.ca_bundle) if stage.ca_bundle else True
-    login_transport = stage.transport or httpx.AsyncHTTPTransport(verify=verify)
-    provider = RsaJwtAuth(username=BOT, private_key=stage.bot_key).bind_urls(
-        pod_url=stage.url, transport=login_transport
-    )
-    tokens = await provider.login()
-    await provider.aclose()
+    provider = RsaJwtLogin(RsaJwtAuth(username=BOT, private_key=stage.bot_key))
+    config = BotConfig(pod_url=stage.url, ca_bundle=stage.ca_bundle)
+    async with Transport(config, transport=stage.transport) as transport:
+        tokens = await provider.login(transport)
     headers = {"sessionToken": tokens.session_token, "keyManagerToken": tokens.key_manager_token}
     feed_id = await stage.load(mention=mention, tag=None)
     async with httpx.AsyncClient(

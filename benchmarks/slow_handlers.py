@@ -19,9 +19,8 @@ from typing import Any
 import anyio
 
 from benchmarks.datafeed_throughput import ROOMS_WITHOUT_MENTIONS, message_events, publish
-from symbot.bot import Bot
+from symbot.bot import Bot, on_message
 from symbot.emulator import Emulator
-from symbot.handlers import on_message
 from symbot.messages import Message
 from symbot.testing import in_process_config
 

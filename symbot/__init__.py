@@ -6,24 +6,10 @@ Everything a bot author needs is importable from here; the emulator lives in
 """
 
 from symbot.auth import AuthProvider, AuthSession, CertificateAuth, RsaJwtAuth, Tokens
-from symbot.bot import Bot
+from symbot.bot import Bot, command, on_event, on_message
 from symbot.client import SessionInfo, SymphonyClient
-from symbot.config import BotConfig, BotSettings, DatafeedConfig, Timeouts
-from symbot.errors import (
-    ApiError,
-    AuthenticationError,
-    CommandUsageError,
-    ComplianceBlockedError,
-    ConfigError,
-    EventParseError,
-    KeyLoadError,
-    MessageRejectedError,
-    RateLimitedError,
-    Redeliver,
-    SymbotError,
-    TransportError,
-)
-from symbot.events import (
+from symbot.config import BotConfig, BotSettings, DatafeedConfig, RetryPolicy, Timeouts
+from symbot.datafeed import (
     ConnectionAcceptedEvent,
     ConnectionRequestedEvent,
     Event,
@@ -38,17 +24,30 @@ from symbot.events import (
     RoomReactivatedEvent,
     RoomUpdatedEvent,
     SharedPostEvent,
-    Stream,
     SymphonyElementsActionEvent,
-    User,
     UserJoinedRoomEvent,
     UserLeftRoomEvent,
     UserRequestedToJoinRoomEvent,
 )
-from symbot.handlers import command, on_event, on_message
+from symbot.errors import (
+    ApiError,
+    AuthenticationError,
+    CommandUsageError,
+    ComplianceBlockedError,
+    ConfigError,
+    EventParseError,
+    KeyLoadError,
+    MessageRejectedError,
+    RateLimitedError,
+    Redeliver,
+    SymbotError,
+    TransportError,
+)
 from symbot.messages import (
     Message,
     MessageML,
+    Stream,
+    User,
     bold,
     code,
     italic,
@@ -58,7 +57,6 @@ from symbot.messages import (
     plain,
     pre,
 )
-from symbot.retry import RetryPolicy
 
 __version__ = "0.1.0"
 

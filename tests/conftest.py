@@ -7,11 +7,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from symbot.emulator.agent_routes import agent_routes
-from symbot.emulator.asgi import Receive, Scope, Send
-from symbot.emulator.feeds import FeedStore
-from symbot.emulator.http import error, match_route, read_request
-from symbot.emulator.streams import StreamStore
+from symbot.emulator._agent_routes import agent_routes
+from symbot.emulator._asgi import Receive, Scope, Send
+from symbot.emulator._feeds import FeedStore
+from symbot.emulator._http import error, match_route, read_request
+from symbot.emulator._streams import StreamStore
 
 
 @pytest.fixture(params=["asyncio", "trio"])

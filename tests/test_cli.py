@@ -72,7 +72,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_one_commands_defaults_do_not_leak_into_another() -> None:
-    from symbot.cli import _build_parser
+    from symbot.cli._main import _build_parser
 
     parser = _build_parser()
     assert parser.parse_args(["check"]).log_level == "ERROR"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from symbot.config_file import CONFIG_KEYS
+from symbot.config import CONFIG_KEYS
 from symbot.testing import BotHarness
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from symbot.errors import EventParseError
-from symbot.events import (
+from symbot.datafeed import (
     EVENT_CLASSES,
     ConnectionAcceptedEvent,
     ConnectionRequestedEvent,
@@ -27,15 +26,14 @@ from symbot.events import (
     RoomReactivatedEvent,
     RoomUpdatedEvent,
     SharedPostEvent,
-    Stream,
     SymphonyElementsActionEvent,
-    User,
     UserJoinedRoomEvent,
     UserLeftRoomEvent,
     UserRequestedToJoinRoomEvent,
     parse_event,
-    parse_message,
 )
+from symbot.errors import EventParseError
+from symbot.messages import Stream, User, parse_message
 
 TS = 1_700_000_000_123
 ALICE = {

@@ -7,16 +7,7 @@ from typing import Any
 
 import pytest
 
-from symbot.errors import CommandUsageError
-from symbot.events import (
-    Event,
-    MessageSentEvent,
-    Stream,
-    User,
-    UserJoinedRoomEvent,
-    UserLeftRoomEvent,
-)
-from symbot.handlers import (
+from symbot.bot._handlers import (
     HANDLERS_ATTR,
     CommandSpec,
     EventSpec,
@@ -30,7 +21,9 @@ from symbot.handlers import (
     on_event,
     on_message,
 )
-from symbot.messages import Message
+from symbot.datafeed import Event, MessageSentEvent, UserJoinedRoomEvent, UserLeftRoomEvent
+from symbot.errors import CommandUsageError
+from symbot.messages import Message, Stream, User
 
 pytestmark = pytest.mark.anyio
 

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbot.events import Stream, User
 from symbot.messages import (
     Message,
     MessageML,
+    Stream,
+    User,
     bold,
     code,
     document,
@@ -23,6 +24,7 @@ from symbot.messages import (
     italic,
     link,
     markup,
+    may_show_slash_word,
     mention,
     mentions_from_data,
     parse_entity_json,
@@ -32,7 +34,6 @@ from symbot.messages import (
     render_presentation,
     to_message_ml,
 )
-from symbot.presentation import may_show_slash_word
 
 pytestmark = pytest.mark.anyio
 

@@ -1,4 +1,4 @@
-"""The public API promised in DESIGN.md exists under the promised names."""
+"""The public API promised in docs/architecture.md exists under the promised names."""
 
 from __future__ import annotations
 

@@ -17,11 +17,10 @@ import anyio
 
 from benchmarks.bdk.protocol import OrderTracker, Workload, emit, read_command, run_client
 from symbot.auth import RsaJwtAuth
-from symbot.bot import Bot
+from symbot.bot import Bot, on_message
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig, BotSettings
 from symbot.errors import SymbotError
-from symbot.handlers import on_message
 from symbot.messages import Message
 
 

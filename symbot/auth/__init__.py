@@ -3,20 +3,31 @@
 ```python
 from symbot.auth import AuthProvider, AuthSession, CertificateAuth, RsaJwtAuth, Tokens
 ```
+
+`provider_for(credentials)` turns a description from the configuration (`RsaJwtAuth`,
+`CertificateAuth`) into a live `AuthProvider`, reading its keys; an `AuthSession` keeps the
+tokens a provider obtains and hands them to every request through its `httpx.Auth` flows.
+A provider reaches the login endpoints through the `symbot.transport.Transport` passed to
+`login(transport)`.
+
+May import: `symbot.transport`, `symbot.config`, `symbot.errors`.
 """
 
-from symbot.auth.certificate import CertificateAuth, CertificateLogin
-from symbot.auth.keys import ClientIdentity, load_client_identity, load_private_key
-from symbot.auth.provider import (
+from symbot.auth._certificate import CertificateLogin, load_certificate
+from symbot.auth._credentials import provider_for
+from symbot.auth._keygen import KeyPair, generate_key_pair, write_private_key
+from symbot.auth._keys import load_client_identity, load_private_key
+from symbot.auth._provider import (
     AuthProvider,
-    Credentials,
     EndpointAuthProvider,
     EndpointLogin,
     LoginRole,
     Tokens,
 )
-from symbot.auth.rsa import RsaJwtAuth, RsaJwtLogin
-from symbot.auth.session import AuthSession
+from symbot.auth._rsa import RsaJwtLogin
+from symbot.auth._session import AuthSession
+from symbot.config import CertificateAuth, RsaJwtAuth
+from symbot.transport import ClientIdentity
 
 __all__ = [
     "AuthProvider",
@@ -24,13 +35,17 @@ __all__ = [
     "CertificateAuth",
     "CertificateLogin",
     "ClientIdentity",
-    "Credentials",
     "EndpointAuthProvider",
     "EndpointLogin",
+    "KeyPair",
     "LoginRole",
     "RsaJwtAuth",
     "RsaJwtLogin",
     "Tokens",
+    "generate_key_pair",
+    "load_certificate",
     "load_client_identity",
     "load_private_key",
+    "provider_for",
+    "write_private_key",
 ]

@@ -1,11 +1,13 @@
 """`symbot demo`: a bot talking to people, on this machine, with no pod and no keys.
 
 It starts the Symphony emulator on loopback, gives a demo bot account a fresh key pair,
-serves `DeskBot` (symbot.demo.bot) against it over HTTPS, plays a scripted conversation
-in an IM and a room (symbot.demo.script), and prints a transcript in which the
+serves `DeskBot` against it over HTTPS, plays a scripted conversation in an IM and a room,
+and prints a transcript in which the
 authentication lifecycle shows: the first login, a renewal before expiry, a server-side
 revocation answered by exactly one re-login, and a deleted datafeed recovered. It ends by
 itself with a summary. `interactive=True` lets a person type as alice instead.
+
+May import anything in symbot: it is an application of the public API.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from typing import TextIO
 
 import anyio
 
-from symbot.demo.bot import DeskBot
-from symbot.demo.interactive import ReadLine, converse
-from symbot.demo.script import Summary, play, print_summary, summarize
-from symbot.demo.stage import Stage
-from symbot.demo.transcript import Transcript
+from symbot.demo._bot import DeskBot
+from symbot.demo._interactive import ReadLine, converse
+from symbot.demo._script import Summary, play, print_summary, summarize
+from symbot.demo._stage import Stage
+from symbot.demo._transcript import Transcript
 
 __all__ = ["DeskBot", "Summary", "demo", "run_demo"]
 

@@ -5,14 +5,21 @@ async with Emulator() as emu:            # or in-process: emu.transport() + emu.
     bot = emu.add_user("bot")             # RSA key pair generated; bot.private_key_pem
     emu.https_url, emu.ca_bundle          # one origin for every role, emulator CA
 ```
+
+The emulator is the server side of every test and of the demo, so it does not borrow the
+client's view of the protocol: it has its own HTTP vocabulary, token store, datafeed model
+and MessageML handling, written from Symphony's specifications.
+
+May import: `symbot.auth` (key generation only) and `symbot.__version__`; nothing else of
+symbot's.
 """
 
-from symbot.emulator.app import Counters, ReceivedRequest
-from symbot.emulator.ca import IssuedCertificate
-from symbot.emulator.core import Emulator, emulator_config_toml
-from symbot.emulator.feeds import FeedInfo
-from symbot.emulator.streams import SentMessage
-from symbot.emulator.users import EmulatedUser
+from symbot.emulator._app import Counters, ReceivedRequest
+from symbot.emulator._ca import IssuedCertificate
+from symbot.emulator._core import Emulator, emulator_config_toml
+from symbot.emulator._feeds import FeedInfo
+from symbot.emulator._streams import SentMessage
+from symbot.emulator._users import EmulatedUser
 
 __all__ = [
     "Counters",

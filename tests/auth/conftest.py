@@ -11,7 +11,7 @@ from symbot.auth import RsaJwtAuth
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig
 from symbot.emulator import Emulator
-from symbot.emulator.keys import KeyPair, generate_rsa_key_pair
+from symbot.emulator._keys import KeyPair, generate_rsa_key_pair
 
 from .support import BOT, FAST_RETRY, MakeClient
 

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from symbot.auth import KeyPair
 from symbot.client import SymphonyClient
-from symbot.emulator.keys import KeyPair
-from symbot.retry import RetryPolicy
+from symbot.config import BotConfig, RetryPolicy
+from symbot.emulator import Emulator
+from symbot.transport import Transport
 
 BOT = "bot"
 POD_LOGIN = "/login/pubkey/authenticate"
@@ -40,3 +42,15 @@ def load_key(pair: KeyPair) -> rsa.RSAPrivateKey:
     key = serialization.load_pem_private_key(pair.private_key_pem, password=None)
     assert isinstance(key, rsa.RSAPrivateKey)
     return key
+
+
+def emulator_transport(emu: Emulator, *, retry: RetryPolicy | None = None) -> Transport:
+    """A `Transport` to the in-process `emu` for a provider used without a client."""
+    config = BotConfig(pod_url=emu.base_url, retry=retry or RetryPolicy())
+    return Transport(config, transport=emu.transport())
+
+
+def served_transport(emu: Emulator, *, retry: RetryPolicy | None = None) -> Transport:
+    """A `Transport` to the served `emu` over HTTPS, trusting its CA."""
+    config = BotConfig(pod_url=emu.https_url, ca_bundle=emu.ca_bundle, retry=retry or RetryPolicy())
+    return Transport(config)

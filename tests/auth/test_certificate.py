@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 
-from symbot.auth import CertificateAuth
+from symbot.auth import CertificateAuth, KeyPair, provider_for
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig
 from symbot.emulator import Emulator
-from symbot.emulator.keys import KeyPair
 from symbot.errors import AuthenticationError, TransportError
 
-from .support import BOT, FAST_RETRY
+from .support import BOT, FAST_RETRY, served_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -97,12 +96,10 @@ async def test_a_provider_without_a_client_also_refuses_a_foreign_certificate_at
 ) -> None:
     cert, key = served.foreign_certificate(BOT).write_pem(tmp_path)
     auth = CertificateAuth(certificate=cert, key=key)
-    provider = auth.bind_urls(session_auth_url=served.https_url, ca_bundle=served.ca_bundle)
-    try:
+    provider = provider_for(auth)
+    async with served_transport(served) as transport:
         with pytest.raises(AuthenticationError, match="refused the client certificate"):
-            await provider.login()
-    finally:
-        await provider.aclose()
+            await provider.login(transport)
     assert served.counters.logins == {}
 
 

@@ -8,10 +8,9 @@ import anyio
 import pytest
 
 from symbot.client import SymphonyClient
-from symbot.config import BotConfig, Timeouts
+from symbot.config import BotConfig, RetryPolicy, Timeouts
 from symbot.emulator import Emulator
 from symbot.errors import ApiError, ConfigError, RateLimitedError, TransportError
-from symbot.retry import RetryPolicy
 
 from .support import BOT, FAST_RETRY, MakeClient
 
@@ -23,7 +22,7 @@ FEEDS = "/agent/v5/datafeeds"
 async def test_every_request_carries_its_own_trace_id(
     make_client: MakeClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.DEBUG, logger="symbot.client"):
+    with caplog.at_level(logging.DEBUG, logger="symbot.transport"):
         async with make_client() as client:
             first = await client.request("pod", "GET", "/pod/v2/sessioninfo")
             second = await client.request("agent", "GET", FEEDS)
@@ -42,11 +41,11 @@ async def test_roles_get_their_urls_and_timeouts(emu: Emulator, make_client: Mak
         assert response.request.url.host == "agent.invalid"
         assert response.request.url.port == 8443
         assert client.pod.base_url.host == "emulator.invalid"
-        assert client.key_manager.base_url.host == "emulator.invalid"
+        assert client.http("key_manager").base_url.host == "emulator.invalid"
         assert client.agent.timeout.read == 50.0
         assert client.pod.timeout.read == 20.0
         assert client.pod.timeout.connect == 3.0
-        assert client.http("key_manager") is client.key_manager
+        assert client.http("key_manager") is client.http("key_manager")
 
 
 def test_the_agent_read_timeout_outlasts_the_datafeed_long_poll() -> None:
@@ -120,12 +119,13 @@ async def test_leaving_the_client_closes_it_even_when_cancelled(make_client: Mak
     client = make_client()
     with anyio.CancelScope() as scope:
         async with client:
+            key_manager = client.http("key_manager")
             await client.session.tokens()
             scope.cancel()
             await anyio.sleep(10)
     assert client.pod.is_closed
     assert client.agent.is_closed
-    assert client.key_manager.is_closed
+    assert key_manager.is_closed
 
 
 async def test_session_info_is_typed(emu: Emulator, make_client: MakeClient) -> None:
@@ -144,4 +144,4 @@ def test_auth_that_is_neither_credentials_nor_a_provider_is_a_config_error(
         pass
 
     with pytest.raises(ConfigError, match="'auth'"):
-        SymphonyClient(BotConfig(pod_url=emu.base_url, auth=NotAuth()))
+        SymphonyClient(BotConfig(pod_url=emu.base_url, auth=NotAuth()))  # type: ignore[arg-type]

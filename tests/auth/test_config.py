@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 
 from symbot.auth import CertificateAuth, RsaJwtAuth
-from symbot.config import BotConfig, DatafeedConfig
-from symbot.config_file import CONFIG_KEYS
+from symbot.config import CONFIG_KEYS, BotConfig, DatafeedConfig, RetryPolicy
 from symbot.errors import ConfigError
-from symbot.retry import RetryPolicy
 
 
 def _load(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> BotConfig:
@@ -87,6 +85,7 @@ def test_environment_variables_override_the_file(tmp_path: Path) -> None:
     assert config.pod_url == "https://other.symphony.com"
     assert config.agent_url == "https://agent.acme:8443"
     assert config.key_manager_url == "https://other.symphony.com"
+    assert isinstance(config.auth, RsaJwtAuth)
     assert config.auth.passphrase == "from env"
     assert config.datafeed.tag == "blue"
     assert config.bot.mention_required_in_rooms is False
@@ -101,6 +100,7 @@ def test_the_environment_alone_is_a_configuration(tmp_path: Path) -> None:
             "SYMBOT_AUTH_PRIVATE_KEY": str(tmp_path / "bot.pem"),
         }
     )
+    assert config.auth is not None
     assert config.auth.username == "bot"
 
 

@@ -10,9 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from symbot.auth import load_client_identity, load_private_key
+from symbot.auth import KeyPair, load_client_identity, load_private_key
 from symbot.emulator import Emulator
-from symbot.emulator.keys import KeyPair
 from symbot.errors import KeyLoadError
 
 from .support import load_key, pem_of

@@ -10,13 +10,21 @@ import anyio
 import jwt
 import pytest
 
-from symbot.auth import RsaJwtAuth
+from symbot.auth import KeyPair, RsaJwtAuth, RsaJwtLogin
+from symbot.config import RetryPolicy
 from symbot.emulator import Emulator
-from symbot.emulator.keys import KeyPair
 from symbot.errors import ApiError, AuthenticationError, ConfigError, TransportError
-from symbot.retry import RetryPolicy
 
-from .support import BOT, FAST_RETRY, KM_LOGIN, POD_LOGIN, MakeClient, load_key, pem_of
+from .support import (
+    BOT,
+    FAST_RETRY,
+    KM_LOGIN,
+    POD_LOGIN,
+    MakeClient,
+    emulator_transport,
+    load_key,
+    pem_of,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -37,9 +45,7 @@ async def test_rsa_login_gets_both_tokens_and_calls_the_pod(
 async def test_the_login_jwt_is_rs512_for_the_user_expiring_in_240_seconds(
     bot_keys: KeyPair,
 ) -> None:
-    provider = RsaJwtAuth(username=BOT, private_key=bot_keys.private_key_pem).bind_urls(
-        pod_url="http://unused.invalid"
-    )
+    provider = RsaJwtLogin(RsaJwtAuth(username=BOT, private_key=bot_keys.private_key_pem))
     before = time.time()
     token = provider.make_jwt()
     assert jwt.get_unverified_header(token)["alg"] == "RS512"
@@ -201,12 +207,8 @@ async def test_an_encrypted_key_file_with_a_passphrase_from_the_environment(
 
 
 async def test_a_provider_works_without_a_symphony_client(emu: Emulator, bot_keys: KeyPair) -> None:
-    provider = RsaJwtAuth(username=BOT, private_key=bot_keys.private_key_pem).bind_urls(
-        pod_url=emu.base_url, transport=emu.transport()
-    )
-    try:
-        tokens = await provider.login()
-    finally:
-        await provider.aclose()
+    provider = RsaJwtLogin(RsaJwtAuth(username=BOT, private_key=bot_keys.private_key_pem))
+    async with emulator_transport(emu) as transport:
+        tokens = await provider.login(transport)
     assert tokens.session_token != tokens.key_manager_token
     assert emu.counters.logins == {POD_LOGIN: 1, KM_LOGIN: 1}

@@ -8,11 +8,10 @@ import logging
 import anyio
 import pytest
 
-from symbot.auth import RsaJwtAuth, Tokens
+from symbot.auth import KeyPair, RsaJwtAuth, Tokens
+from symbot.config import RetryPolicy
 from symbot.emulator import Emulator
-from symbot.emulator.keys import KeyPair
 from symbot.errors import ApiError, AuthenticationError
-from symbot.retry import RetryPolicy
 
 from .support import BOT, KM_LOGIN, POD_LOGIN, MakeClient, load_key, pem_of
 

@@ -7,14 +7,13 @@ import anyio
 import httpx
 import pytest
 
-from symbot.auth import AuthSession, RsaJwtAuth, Tokens
+from symbot.auth import AuthSession, KeyPair, RsaJwtAuth, RsaJwtLogin, Tokens
 from symbot.client import SymphonyClient
-from symbot.config import BotConfig
+from symbot.config import BotConfig, RetryPolicy
 from symbot.emulator import Emulator
-from symbot.emulator.keys import KeyPair
-from symbot.retry import RetryPolicy
+from symbot.transport import Transport
 
-from .support import BOT, KM_LOGIN, POD_LOGIN, MakeClient
+from .support import BOT, KM_LOGIN, POD_LOGIN, MakeClient, emulator_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -23,13 +22,11 @@ class PlainHttpProvider:
     """A user's own AuthProvider: logs in to the emulator with raw httpx and a signed JWT."""
 
     def __init__(self, emu: Emulator, keys: KeyPair) -> None:
-        self._jwt = RsaJwtAuth(username=BOT, private_key=keys.private_key_pem).bind_urls(
-            pod_url="http://unused.invalid"
-        )
+        self._jwt = RsaJwtLogin(RsaJwtAuth(username=BOT, private_key=keys.private_key_pem))
         self._http = httpx.AsyncClient(transport=emu.transport(), base_url=emu.base_url)
         self.calls = 0
 
-    async def login(self) -> Tokens:
+    async def login(self, transport: Transport) -> Tokens:
         self.calls += 1
         body = {"token": self._jwt.make_jwt()}
         pod = await self._http.post(POD_LOGIN, json=body)
@@ -38,7 +35,6 @@ class PlainHttpProvider:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-        await self._jwt.aclose()
 
 
 @pytest.fixture
@@ -46,10 +42,17 @@ def provider(emu: Emulator, bot_keys: KeyPair) -> PlainHttpProvider:
     return PlainHttpProvider(emu, bot_keys)
 
 
+@pytest.fixture
+def transport(emu: Emulator) -> Transport:
+    """What a provider is handed to log in with (this test's own provider ignores it)."""
+    return emulator_transport(emu)
+
+
 async def test_refresh_of_already_replaced_tokens_returns_the_new_ones_without_login(
     provider: PlainHttpProvider,
+    transport: Transport,
 ) -> None:
-    session = AuthSession(provider)
+    session = AuthSession(provider, transport)
     first = await session.tokens()
     second = await session.refresh(stale=first)
     again = await session.refresh(stale=first)
@@ -62,8 +65,10 @@ async def test_refresh_of_already_replaced_tokens_returns_the_new_ones_without_l
     await provider.aclose()
 
 
-async def test_concurrent_first_calls_log_in_once(provider: PlainHttpProvider) -> None:
-    session = AuthSession(provider)
+async def test_concurrent_first_calls_log_in_once(
+    provider: PlainHttpProvider, transport: Transport
+) -> None:
+    session = AuthSession(provider, transport)
     results: list[Tokens] = []
 
     async def get() -> None:
@@ -80,8 +85,8 @@ async def test_concurrent_first_calls_log_in_once(provider: PlainHttpProvider) -
 async def test_a_user_provider_plugs_into_the_client(
     emu: Emulator, provider: PlainHttpProvider
 ) -> None:
-    config = BotConfig(pod_url=emu.base_url, auth=provider)
-    async with SymphonyClient(config, transport=emu.transport()) as client:
+    config = BotConfig(pod_url=emu.base_url)
+    async with SymphonyClient(config, provider=provider, transport=emu.transport()) as client:
         assert client.provider is provider
         assert (await client.session_info()).username == BOT
     await provider.aclose()
@@ -201,8 +206,9 @@ async def test_a_failed_background_refresh_is_retried_while_current_tokens_stay_
 
 async def test_leaving_the_session_stops_the_refresher_at_once(
     provider: PlainHttpProvider,
+    transport: Transport,
 ) -> None:
-    session = AuthSession(provider, max_token_age=3600)
+    session = AuthSession(provider, transport, max_token_age=3600)
     with anyio.fail_after(5):
         async with session:
             await session.tokens()
@@ -212,17 +218,19 @@ async def test_leaving_the_session_stops_the_refresher_at_once(
 
 async def test_an_error_in_the_session_body_propagates_unwrapped(
     provider: PlainHttpProvider,
+    transport: Transport,
 ) -> None:
     with pytest.raises(LookupError, match="boom"):
-        async with AuthSession(provider):
+        async with AuthSession(provider, transport):
             raise LookupError("boom")
     await provider.aclose()
 
 
 async def test_the_refresher_idles_when_nothing_says_when_tokens_expire(
     provider: PlainHttpProvider,
+    transport: Transport,
 ) -> None:
-    async with AuthSession(provider) as session:
+    async with AuthSession(provider, transport) as session:
         tokens = await session.tokens()
         assert session.next_refresh_in(tokens) is None
         await anyio.sleep(0.2)
@@ -231,7 +239,7 @@ async def test_the_refresher_idles_when_nothing_says_when_tokens_expire(
 
 
 class NeverCalledProvider:
-    async def login(self) -> Tokens:
+    async def login(self, transport: Transport) -> Tokens:
         raise AssertionError("a synchronous client must not reach the login")
 
     async def aclose(self) -> None:
@@ -239,7 +247,7 @@ class NeverCalledProvider:
 
 
 def test_the_auth_flow_refuses_synchronous_clients() -> None:
-    session = AuthSession(NeverCalledProvider())
+    session = AuthSession(NeverCalledProvider(), emulator_transport(Emulator()))
     with (
         httpx.Client(auth=session.auth) as client,
         pytest.raises(RuntimeError, match="async only"),

@@ -10,10 +10,9 @@ import anyio
 from attrs import evolve
 
 from symbot.bot import Bot
-from symbot.config import BotConfig
+from symbot.config import BotConfig, RetryPolicy
+from symbot.datafeed import Event
 from symbot.emulator import Emulator
-from symbot.events import Event
-from symbot.retry import RetryPolicy
 
 FAST_RETRY = RetryPolicy(initial=0.01, maximum=0.05, max_attempts=4)
 

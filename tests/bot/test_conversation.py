@@ -7,10 +7,9 @@ import re
 import anyio
 import pytest
 
-from symbot.bot import Bot
+from symbot.bot import Bot, command, on_event, on_message
 from symbot.config import BotSettings
-from symbot.events import Event, UserJoinedRoomEvent
-from symbot.handlers import command, on_event, on_message
+from symbot.datafeed import Event, UserJoinedRoomEvent
 from symbot.messages import Message, bold
 from symbot.testing import BotHarness
 

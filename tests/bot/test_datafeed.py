@@ -9,11 +9,10 @@ import httpx
 import pytest
 from attrs import evolve
 
-from symbot.bot import Bot
+from symbot.bot import Bot, on_message
 from symbot.config import BotConfig, DatafeedConfig
 from symbot.datafeed import MalformedEvent, parse_read_body
 from symbot.emulator import Emulator
-from symbot.handlers import on_message
 from symbot.messages import Message
 from symbot.testing import BotHarness, in_process_config
 

@@ -29,9 +29,9 @@ import anyio
 import httpx
 import pytest
 
+from symbot.config import RetryPolicy
 from symbot.datafeed import DatafeedLoop
-from symbot.emulator.ca import CertificateAuthority
-from symbot.retry import RetryPolicy
+from symbot.emulator._ca import CertificateAuthority
 
 pytestmark = pytest.mark.anyio
 

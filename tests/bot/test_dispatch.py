@@ -12,11 +12,11 @@ import anyio
 import pytest
 from attrs import evolve
 
+from symbot.bot import on_event, on_message
 from symbot.config import BotConfig
+from symbot.datafeed import Event
 from symbot.emulator import Emulator
 from symbot.errors import Redeliver
-from symbot.events import Event
-from symbot.handlers import on_event, on_message
 from symbot.messages import Message
 from symbot.testing import BotHarness
 
@@ -103,10 +103,10 @@ async def test_each_handler_call_is_logged_at_debug_level(
 
     async with BotHarness(Quiet) as h:
         im = h.im("alice")
-        caplog.set_level(logging.INFO, logger="symbot.dispatch")
+        caplog.set_level(logging.INFO, logger="symbot.bot")
         await h.say("alice", im, "unlogged")
         await h.wait_until(lambda: h.bot.stats.events_handled == 1)
-        caplog.set_level(logging.DEBUG, logger="symbot.dispatch")
+        caplog.set_level(logging.DEBUG, logger="symbot.bot")
         await h.say("alice", im, "logged")
         await h.wait_until(lambda: h.bot.stats.events_handled == 2)
     lines = [r.getMessage() for r in caplog.records if "running handler" in r.getMessage()]
@@ -189,7 +189,7 @@ async def test_a_crashing_handler_does_not_stop_the_others(
         async def keep_calm(self, msg: Message) -> None:
             self.calm.append(msg.text)
 
-    caplog.set_level(logging.ERROR, logger="symbot.dispatch")
+    caplog.set_level(logging.ERROR, logger="symbot.bot")
     async with BotHarness(Fragile) as h:
         h.bot.calm = []
         im = h.im("alice")
@@ -251,7 +251,7 @@ async def test_malformed_events_are_logged_and_skipped(caplog: pytest.LogCapture
         assert sorted(h.bot.heard) == ["raw SOMETHINGNEW {'x': 1}", "still listening"]
         assert h.bot.stats.malformed_events == 3
         await h.wait_until(lambda: emu.counters.feed.events_acked == 5)
-    messages = [r.getMessage() for r in caplog.records if r.name == "symbot.dispatch"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "symbot.bot"]
     assert any("broken-1" in m for m in messages)
     assert any("broken-2" in m for m in messages)
 
@@ -289,7 +289,7 @@ async def slow_batch_warnings(
     warnings = [
         r
         for r in caplog.records
-        if r.name == "symbot.dispatch" and "visibility timeout" in r.getMessage()
+        if r.name == "symbot.bot" and "visibility timeout" in r.getMessage()
     ]
     return slow_batches, warnings
 

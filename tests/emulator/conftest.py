@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from symbot.emulator import Emulator
-from symbot.emulator.keys import generate_rsa_key_pair
+from symbot.emulator._keys import generate_rsa_key_pair
 
 from .support import ALICE, BOT, KM_LOGIN, POD_LOGIN, KeyPairs, RsaLogin, SignJwt
 

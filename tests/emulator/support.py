@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from symbot.emulator.keys import KeyPair
+from symbot.auth import KeyPair
 
 BOT = "bot"
 ALICE = "alice"

@@ -16,7 +16,7 @@ import jwt
 import pytest
 
 from symbot.emulator import Emulator
-from symbot.emulator.asgi import Message
+from symbot.emulator._asgi import Message
 
 from .support import (
     ALICE,

@@ -14,9 +14,9 @@ import anyio
 import httpx
 import pytest
 
-from symbot.emulator.directory import UserDirectory
-from symbot.emulator.feeds import FeedStore
-from symbot.emulator.streams import StreamStore
+from symbot.emulator._directory import UserDirectory
+from symbot.emulator._feeds import FeedStore
+from symbot.emulator._streams import StreamStore
 
 from .support import GUARD
 

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from symbot.emulator.asgi import DropConnection, Receive, Scope, Send
-from symbot.emulator.server import AsgiServer, server_ssl_context
+from symbot.emulator._asgi import DropConnection, Receive, Scope, Send
+from symbot.emulator._server import AsgiServer, server_ssl_context
 
 from .support import GUARD, tls_alert_of
 
@@ -234,7 +234,7 @@ async def test_drop_connection_closes_the_socket_without_a_response(
 async def test_app_exception_becomes_500_logged_and_the_server_keeps_serving(
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="symbot.emulator.server"):
+    with caplog.at_level(logging.ERROR, logger="symbot.emulator"):
         response = await client.get("/boom")
 
     assert response.status_code == 500
@@ -416,7 +416,7 @@ async def tls_server(pki: Pki, app: TinyApp) -> AsyncIterator[AsgiServer]:
 
 @pytest.fixture
 def no_errors_logged(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    with caplog.at_level(logging.DEBUG, logger="symbot.emulator.server"):
+    with caplog.at_level(logging.DEBUG, logger="symbot.emulator"):
         yield
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from symbot.emulator import Emulator
-from symbot.emulator.tokens import TokenKind
+from symbot.emulator._tokens import TokenKind
 
 from .support import ALICE, BOT, KM_LOGIN, POD_LOGIN, KeyPairs, RsaLogin, SignJwt, assert_refused
 

@@ -14,9 +14,8 @@ import sys
 
 import anyio
 
-from symbot.bot import Bot
+from symbot.bot import Bot, on_message
 from symbot.config import BotConfig
-from symbot.handlers import on_message
 from symbot.messages import Message
 
 

@@ -15,12 +15,10 @@ import anyio
 from attrs import evolve
 
 from symbot.auth import RsaJwtAuth
-from symbot.bot import Bot
-from symbot.config import BotConfig, BotSettings, DatafeedConfig
+from symbot.bot import Bot, on_message
+from symbot.config import BotConfig, BotSettings, DatafeedConfig, RetryPolicy
 from symbot.emulator import Emulator
-from symbot.handlers import on_message
 from symbot.messages import Message
-from symbot.retry import RetryPolicy
 from symbot.testing import ServedBot
 
 __all__ = [

@@ -18,8 +18,7 @@ import pytest
 from anyio.abc import Process, TaskGroup
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from symbot.emulator import Emulator
-from symbot.emulator.core import emulator_config_toml
+from symbot.emulator import Emulator, emulator_config_toml
 
 from .support import (
     BOT,

@@ -1,0 +1,34 @@
+"""Bots: the `Bot` class, its handler decorators, and what runs handlers in order.
+
+- `Bot`: subclass it, decorate methods with `on_message`, `on_event`, `command`, and
+  `run()` it; its lifecycle (`serve`/`stop`) owns the client, the datafeed loop and the
+  handlers.
+- The dispatcher runs the handlers of each batch: per-stream order, streams concurrent under
+  one limiter, duplicates dropped, acknowledgement only once the batch is handled.
+- The outbox sends MessageML, paced per stream.
+
+May import: `symbot.datafeed`, `symbot.client`, `symbot.messages`, `symbot.auth` (types),
+`symbot.config`, `symbot.errors`.
+"""
+
+from symbot.bot._bot import Bot
+from symbot.bot._dispatch import Dispatcher, DispatchStats, SeenEvents, in_handler
+from symbot.bot._handlers import Registry, command, help_text, on_event, on_message
+from symbot.bot._matching import Invocation, MatchContext
+from symbot.bot._outbox import Outbox
+
+__all__ = [
+    "Bot",
+    "DispatchStats",
+    "Dispatcher",
+    "Invocation",
+    "MatchContext",
+    "Outbox",
+    "Registry",
+    "SeenEvents",
+    "command",
+    "help_text",
+    "in_handler",
+    "on_event",
+    "on_message",
+]

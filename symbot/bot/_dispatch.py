@@ -1,0 +1,330 @@
+"""The dispatcher: one datafeed batch in, handlers run, one answer out — may it be acknowledged?
+
+The contract (per-stream order; docs/architecture.md):
+
+- Events of one stream are handled in order, one after another; different streams run
+  concurrently, under one `CapacityLimiter` shared by the whole bot. Events without a
+  stream (connection requests, ...) form one group of their own. A batch of one stream runs
+  in the caller's task; several streams run in worker tasks, a new worker starting only
+  while the others wait (a handler awaiting I/O, the limiter): as concurrent as a task per
+  stream, without paying for one when handlers do not wait.
+- The whole batch is finished before `dispatch` returns, so the next batch (and its
+  acknowledgement) waits: this keeps per-stream order across batches too.
+- Duplicate event ids are dropped (a re-queued batch, several instances on one feed). An
+  id is remembered only once its event was handled, in a bounded LRU, so an event whose
+  handler asked for redelivery comes back and is handled again.
+- The bot's own events are skipped (by default).
+- A failing handler is isolated: logged at ERROR with its traceback, passed to `on_error`,
+  and the event counts as handled (it would fail again). A handler raising `Redeliver`
+  makes `dispatch` return False (do not acknowledge); the rest of that stream's events in
+  the batch are then left for the redelivery too, so their order is kept.
+- A malformed event (`EventParseError`, or anything else a parser throws) is logged with
+  its id and skipped.
+- At DEBUG level, each handler call is logged with the event's id, type, stream and
+  initiator; below DEBUG, the per-event path formats no log line at all.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol
+
+import anyio
+from attrs import define
+
+from symbot.datafeed import Event, MalformedEvent, parse_event
+from symbot.errors import EventParseError, Redeliver
+
+__all__ = ["DispatchStats", "Dispatcher", "HandlerCall", "SeenEvents", "in_handler"]
+
+logger = logging.getLogger("symbot.bot")
+
+
+class HandlerCall(Protocol):
+    """A handler bound to one event (such as `symbot.bot.Invocation`): calling it gives
+    the handler's coroutine; `name` is read only for log lines."""
+
+    @property
+    def name(self) -> str: ...
+
+    def __call__(self) -> Awaitable[object]: ...
+
+
+Router = Callable[[Event], Sequence[HandlerCall]]
+ErrorHook = Callable[[Exception, Event], Awaitable[object]]
+
+_in_handler: contextvars.ContextVar[bool] = contextvars.ContextVar("symbot_in_handler")
+
+
+def in_handler() -> bool:
+    """True inside a handler run by a dispatcher (so `Bot.stop()` knows not to wait for
+    the handler's own batch)."""
+    return _in_handler.get(False)
+
+
+@define
+class DispatchStats:
+    """Counters of what the dispatcher did with the events it was given."""
+
+    batches: int = 0
+    events_received: int = 0
+    events_handled: int = 0
+    duplicates_dropped: int = 0
+    own_events_ignored: int = 0
+    malformed_events: int = 0
+    handler_calls: int = 0
+    handler_errors: int = 0
+    redeliveries: int = 0
+    slow_batches: int = 0
+
+
+class SeenEvents:
+    """A bounded set of event ids, least recently seen evicted first. `ids` is the ordered
+    dict itself, for the dispatcher's hot path: a lookup there does not refresh an id, and
+    what is stored there directly is evicted only at the next `trim()` or `add()`."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"dedupe capacity must be at least 1, got {capacity}")
+        self.capacity = capacity
+        self.ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, event_id: object) -> bool:
+        if event_id not in self.ids:
+            return False
+        self.ids.move_to_end(event_id)  # type: ignore[arg-type]
+        return True
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, event_id: str) -> None:
+        ids = self.ids
+        if event_id in ids:
+            ids.move_to_end(event_id)
+            return
+        ids[event_id] = None
+        self.trim()
+
+    def trim(self) -> None:
+        """Forget the least recently seen ids beyond the capacity."""
+        ids = self.ids
+        while len(ids) > self.capacity:
+            ids.popitem(last=False)
+
+
+class Dispatcher:
+    """Runs the handlers `route` picks for each event of a batch; see the module docstring.
+
+    `route(event)` returns the handler calls for one event (it must not raise; a router
+    error is logged and the event skipped). `on_error(exc, event)` hears of every handler
+    failure; its own failures are logged and swallowed.
+    """
+
+    def __init__(
+        self,
+        route: Router,
+        *,
+        on_error: ErrorHook,
+        concurrency: int = 64,
+        dedupe_size: int = 10_000,
+        ignore_own_events: bool = True,
+        visibility_timeout: float = 30.0,
+        parse: Callable[[Mapping[str, object]], Event] = parse_event,
+    ) -> None:
+        self._route = route
+        self._on_error = on_error
+        self.parse = parse
+        """The event parser (`parse_event`); replaceable, e.g. to measure the rest."""
+        self.limiter = anyio.CapacityLimiter(concurrency)
+        self.seen = SeenEvents(dedupe_size)
+        self.ignore_own_events = ignore_own_events
+        self.visibility_timeout = visibility_timeout
+        self.own_user_id: int | None = None
+        self.stats = DispatchStats()
+
+    async def dispatch(self, raw_events: Sequence[object]) -> bool:
+        """Handle a batch; True when it may be acknowledged (no handler asked for redelivery).
+        Raises only cancellation."""
+        self.stats.batches += 1
+        self.stats.events_received += len(raw_events)
+        started = anyio.current_time()
+        groups = self._group(raw_events)
+        outcome = _Outcome()
+        if len(groups) == 1:
+            await self._acquire()
+            token = _in_handler.set(True)
+            try:
+                await self._run_group(next(iter(groups.values())), outcome)
+            finally:
+                _in_handler.reset(token)
+                self.limiter.release()
+        elif groups:
+            await self._run_groups(deque(groups.values()), outcome)
+        elapsed = anyio.current_time() - started
+        if elapsed > self.visibility_timeout:
+            self.stats.slow_batches += 1
+            logger.warning(
+                "a batch of %d event(s) took %.1f s, longer than the %.0f s visibility "
+                "timeout: the agent has probably re-queued it. This process drops the "
+                "duplicates, but another instance may handle them again; make slow handlers "
+                "hand their work off instead of blocking the stream",
+                len(raw_events),
+                elapsed,
+                self.visibility_timeout,
+            )
+        return not outcome.redeliver
+
+    async def _run_groups(self, pending: deque[list[Event]], outcome: _Outcome) -> None:
+        """Every group, each in one worker from start to end. A worker takes the next group
+        when it is done with one; this task starts another worker each time it gets to run
+        while groups are left, which is when the workers are all waiting. A worker holds
+        one slot of the limiter while it runs (one group at a time): it takes its first
+        group before it may wait for the slot, so there are never more workers than groups."""
+
+        async def work() -> None:
+            if not pending:  # the others took every group before this worker started
+                return
+            _in_handler.set(True)  # in this worker's own context
+            group = pending.popleft()
+            await self._acquire()
+            try:
+                await self._run_group(group, outcome)
+                while pending:
+                    await self._run_group(pending.popleft(), outcome)
+            finally:
+                self.limiter.release()
+
+        async with anyio.create_task_group() as workers:
+            while pending:
+                workers.start_soon(work)
+                await anyio.lowlevel.checkpoint()
+
+    def _group(self, raw_events: Sequence[object]) -> dict[str | None, list[Event]]:
+        """Parse, drop duplicates and own events, and group by stream, in order."""
+        groups: dict[str | None, list[Event]] = {}
+        batch_ids: set[str] = set()
+        seen, stats, parse = self.seen, self.stats, self.parse
+        seen_ids = seen.ids
+        own_user_id = self.own_user_id if self.ignore_own_events else None
+        for raw in raw_events:
+            try:  # a plain dict is the usual case: no ABC check for it
+                event = parse(raw if type(raw) is dict else _mapping(raw))
+            except Exception as exc:
+                self._skip_malformed(raw, exc)
+                continue
+            event_id = event.id
+            if event_id in batch_ids or event_id in seen_ids:
+                if event_id in seen_ids:
+                    seen.add(event_id)  # seen again: remembered for longer
+                stats.duplicates_dropped += 1
+                logger.debug("dropping duplicate event %s", event_id)
+                continue
+            batch_ids.add(event_id)
+            initiator = event.initiator
+            if initiator is not None and initiator.user_id == own_user_id:  # None: never
+                stats.own_events_ignored += 1
+                seen.add(event_id)
+                continue
+            stream_id = event.stream_id
+            group = groups.get(stream_id)
+            if group is None:
+                groups[stream_id] = [event]
+            else:
+                group.append(event)
+        return groups
+
+    def _skip_malformed(self, raw: object, exc: Exception) -> None:
+        self.stats.malformed_events += 1
+        if isinstance(exc, EventParseError):
+            logger.warning("skipping event %s: %s", exc.event_id or "<no id>", exc.problem)
+            return
+        event_id = raw.get("id") if isinstance(raw, Mapping) else None
+        logger.error(
+            "skipping event %s: the parser failed on it", event_id or "<no id>", exc_info=exc
+        )
+
+    async def _acquire(self) -> None:
+        """A slot of the limiter, without a scheduling round trip while one is free."""
+        try:
+            self.limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await self.limiter.acquire()
+
+    async def _run_group(self, events: list[Event], outcome: _Outcome) -> None:
+        """The events of one stream in order (the caller holds a slot of the limiter);
+        stops at one whose handler asked for redelivery (the rest is redelivered with it)."""
+        try:
+            debug = logger.isEnabledFor(logging.DEBUG)
+            stats, seen_ids, route = self.stats, self.seen.ids, self._route
+            for event in events:
+                try:
+                    calls = route(event)
+                except Exception:
+                    logger.exception(
+                        "routing event %s (%s) failed; skipping it", event.id, event.type
+                    )
+                    calls = ()
+                keep = True
+                for call in calls:
+                    stats.handler_calls += 1
+                    if debug:
+                        _log_call(call.name, event)
+                    try:
+                        await call()
+                    except Redeliver:
+                        stats.redeliveries += 1
+                        logger.info("handler %s asked to redeliver event %s", call.name, event.id)
+                        keep = False
+                    except Exception as exc:
+                        stats.handler_errors += 1
+                        logger.exception(
+                            "handler %s failed on event %s (%s) in stream %s",
+                            call.name,
+                            event.id,
+                            event.type,
+                            event.stream_id,
+                        )
+                        await self._report(exc, event)
+                if not keep:
+                    outcome.redeliver = True
+                    return
+                seen_ids[event.id] = None  # new: a duplicate never gets this far
+                stats.events_handled += 1
+        finally:
+            self.seen.trim()
+
+    async def _report(self, exc: Exception, event: Event) -> None:
+        try:
+            await self._on_error(exc, event)
+        except Exception:
+            logger.exception("on_error failed while reporting a failure on event %s", event.id)
+
+
+@define
+class _Outcome:
+    redeliver: bool = False
+
+
+def _mapping(raw: object) -> Mapping[str, object]:
+    """`raw` if it is a JSON object; else the EventParseError to skip it with."""
+    if isinstance(raw, MalformedEvent):
+        raise EventParseError(raw.event_id, "not valid JSON")
+    if not isinstance(raw, Mapping):
+        raise EventParseError(None, f"a JSON {type(raw).__name__}, not an object")
+    return raw
+
+
+def _log_call(name: str, event: Event) -> None:
+    """The DEBUG line for one handler call: which event, of what type, where, from whom."""
+    logger.debug(
+        "event %s (%s) in stream %s from user %s: running handler %s",
+        event.id,
+        event.type,
+        event.stream_id,
+        event.initiator.user_id if event.initiator is not None else None,
+        name,
+    )

@@ -1,0 +1,237 @@
+"""`symbot check -c symbot.toml`: can this bot run, and if not, what to fix.
+
+Each step is printed as it completes. The pod (or session auth) login and the Key Manager
+login are tried one after the other and each gets its own verdict, so a refusal by one never
+hides what the other answered (`$POD` stands for pod_url here):
+
+    config    symbot.toml: RSA login as mybot on https://acme.symphony.com
+    keys      credentials loaded
+    login     pod: OK in 41 ms: POST $POD/login/pubkey/authenticate as 'mybot'
+              session expires in 60 min
+    login     key manager: OK in 12 ms: POST $POD/relay/pubkey/authenticate as 'mybot'
+    session   mybot, user id 349026222344902 (My Bot)
+    agent     datafeeds readable (1 with the tag 'symbot-mybot')
+
+    All checks passed: this bot can log in and read its datafeed.
+
+A refusal names the endpoint, the user, the status and what the server said, then what to
+check; the session and agent steps run only when both logins passed, and the exit status is 1
+if anything failed. Network trouble is retried only briefly here (a check should answer
+quickly).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+from attrs import evolve
+
+from symbot.auth import AuthProvider, EndpointAuthProvider, LoginRole
+from symbot.client import SymphonyClient
+from symbot.config import BotConfig
+from symbot.errors import (
+    ApiError,
+    AuthenticationError,
+    ConfigError,
+    KeyLoadError,
+    SymbotError,
+    TransportError,
+)
+from symbot.transport import Transport
+
+__all__ = ["check"]
+
+_STEP_WIDTH = 9
+
+
+class _Report:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def step(self, name: str, text: str) -> None:
+        pad = " " * (_STEP_WIDTH + 1)
+        lines = text.splitlines() or [""]
+        print(f"{name:<{_STEP_WIDTH}} {lines[0]}", file=self.out)
+        for line in lines[1:]:
+            print(pad + line, file=self.out)
+        self.out.flush()
+
+    def problem(
+        self, name: str, problem: str, fix: str, *, label: str = "Fix", prefix: str = ""
+    ) -> bool:
+        """Print one failed step (and carry on); always False."""
+        self.step(name, f"{prefix}FAILED: {problem}\n{label}: {fix}")
+        return False
+
+    def stop(self, failures: int = 1) -> bool:
+        """Close the report after failed steps; always False."""
+        what = "this is" if failures == 1 else "these are"
+        print(f"\nThe bot cannot run until {what} fixed.", file=self.out)
+        return False
+
+    def failed(self, name: str, problem: str, fix: str, *, label: str = "Fix") -> bool:
+        """Print a failed step that ends the check; always False."""
+        self.problem(name, problem, fix, label=label)
+        return self.stop()
+
+
+def _per_endpoint(provider: AuthProvider) -> EndpointAuthProvider:
+    """The provider, if it can log in to one endpoint at a time (the built-in ones can, and a
+    configuration file only ever makes those)."""
+    if isinstance(provider, EndpointAuthProvider):
+        return provider
+    raise TypeError(f"symbot check cannot log in with a {type(provider).__name__}")
+
+
+def _describe(config: BotConfig) -> str:
+    auth = config.auth
+    username = getattr(auth, "username", None) or "the certificate's name (CN)"
+    kind = {"RsaJwtAuth": "RSA login", "CertificateAuth": "certificate login"}.get(
+        type(auth).__name__, f"{type(auth).__name__} login"
+    )
+    lines = [f"{kind} as {username} on {config.pod_url}"]
+    for role, url in (
+        ("agent", config.agent_url),
+        ("key manager", config.key_manager_url),
+        ("session auth", config.session_auth_url),
+    ):
+        if url != config.pod_url:
+            lines.append(f"{role}: {url}")
+    return "\n".join(lines)
+
+
+def _network_fix(config: BotConfig, what: str) -> str:
+    trust = f"the CA bundle {config.ca_bundle}" if config.ca_bundle else "the system CAs"
+    return (
+        f"make sure {what} is reachable from this machine (URL, port, proxy, firewall) and "
+        f"that its TLS certificate is trusted by {trust} (set ca_bundle if it is a private CA)"
+    )
+
+
+async def check(path: Path, out: TextIO) -> bool:
+    """Run every step against the deployment `path` describes; True when all passed."""
+    report = _Report(out)
+    try:
+        config = BotConfig.from_file(path)
+    except ConfigError as exc:
+        return report.failed("config", f"{exc.field}: {exc.problem}", exc.fix)
+    report.step("config", f"{path}: {_describe(config)}")
+    brief = evolve(config.retry, max_attempts=2, initial=0.2, maximum=1.0)
+    config = evolve(config, retry=brief)
+    try:
+        client = SymphonyClient(config)
+    except (KeyLoadError, ConfigError) as exc:
+        return report.failed("keys", str(exc), "fix the key or certificate settings under [auth]")
+    report.step("keys", "credentials loaded")
+    async with client:
+        provider = _per_endpoint(client.provider)
+        logged_in = await _endpoint_logins(provider, client.transport, report)
+        return logged_in and await _agent_steps(client, config, report)
+
+
+async def _endpoint_logins(
+    provider: EndpointAuthProvider, transport: Transport, report: _Report
+) -> bool:
+    """One verdict per endpoint, every endpoint tried whatever the others answered."""
+    failures = 0
+    for role in provider.login_roles:
+        if not await _endpoint_login(provider, role, transport, report):
+            failures += 1
+    return failures == 0 or report.stop(failures)
+
+
+async def _endpoint_login(
+    provider: EndpointAuthProvider, role: LoginRole, transport: Transport, report: _Report
+) -> bool:
+    """Log in to `role`'s endpoint through the provider itself, so `check` sends exactly what
+    the bot sends (request shape, retries, TLS verdicts, previous-key fallback)."""
+    config = transport.config
+    where = f"{role.replace('_', ' ')}: "
+    started = time.monotonic()
+    try:
+        answer = await provider.login_endpoint(transport, role)
+    except AuthenticationError as refused:
+        return report.problem("login", _refusal(refused), refused.hint, label="Check", prefix=where)
+    except (TransportError, ApiError) as exc:
+        return report.problem(
+            "login", str(exc), _network_fix(config, config.url(role)), prefix=where
+        )
+    took = (time.monotonic() - started) * 1000
+    text = f"OK in {took:.0f} ms: {answer.endpoint} as {provider.username!r}"
+    if role != "key_manager":
+        text += f"\n{_expiry(answer.expires_at)}"
+    if answer.current_key_refusal is not None:
+        text += (
+            f"\nbut only with auth.previous_private_key: the current key was refused "
+            f"({_reason(answer.current_key_refusal)}); import the new public key of "
+            f"{provider.username!r} on the pod before the previous one expires"
+        )
+    report.step("login", where + text)
+    return True
+
+
+def _refusal(exc: AuthenticationError) -> str:
+    """`<endpoint> answered <status> for user '<name>': <what the server said>`."""
+    if exc.status is None:
+        return f"{exc.endpoint} refused the TLS handshake for user {exc.username!r}"
+    refusal = f"{exc.endpoint} answered {exc.status} for user {exc.username!r}"
+    return f"{refusal}: {exc.server_message}" if exc.server_message else refusal
+
+
+def _reason(exc: AuthenticationError) -> str:
+    """The refusal in short: `401: <what the server said>`."""
+    if exc.status is None:
+        return "TLS handshake refused"
+    return f"{exc.status}: {exc.server_message}" if exc.server_message else str(exc.status)
+
+
+def _expiry(expires_at: float | None) -> str:
+    if expires_at is None:
+        return "expiry not announced by the pod"
+    return f"session expires in {_duration(expires_at - time.time())}"
+
+
+async def _agent_steps(client: SymphonyClient, config: BotConfig, report: _Report) -> bool:
+    """Session info and the datafeed list, through the bot's own token handling (which logs
+    in to both endpoints at once, as `symbot run` does)."""
+    try:
+        info = await client.session_info()
+    except SymbotError as exc:
+        return report.failed("session", str(exc), _network_fix(config, config.pod_url))
+    shown = f" ({info.display_name})" if info.display_name else ""
+    report.step("session", f"{info.username}, user id {info.user_id}{shown}")
+    tag = config.datafeed.tag_for(info.username)
+    try:
+        response = await client.request("agent", "GET", "/agent/v5/datafeeds", params={"tag": tag})
+    except ApiError as exc:
+        fix = (
+            "the agent refused the tokens: check that agent_url and key_manager_url belong "
+            "to the same deployment as pod_url"
+            if exc.status in (401, 403)
+            else _network_fix(config, config.agent_url)
+        )
+        return report.failed("agent", str(exc), fix)
+    except SymbotError as exc:
+        return report.failed("agent", str(exc), _network_fix(config, config.agent_url))
+    report.step("agent", f"datafeeds readable ({_count(response)} with the tag {tag!r})")
+    print("\nAll checks passed: this bot can log in and read its datafeed.", file=report.out)
+    return True
+
+
+def _count(response: httpx.Response) -> int:
+    try:
+        feeds = response.json()
+    except ValueError:
+        return 0
+    return len(feeds) if isinstance(feeds, list) else 0
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{max(seconds, 0):.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -1,0 +1,43 @@
+"""A bot's configuration: what it connects to and with which credentials, as plain values.
+
+`BotConfig` and its sections are frozen attrs classes, validated once when built, from
+Python, a TOML file (`BotConfig.from_file`) or `SYMBOT_*` environment variables;
+`CONFIG_KEYS` is the one list of keys (loading, environment names, documentation). The
+credentials (`RsaJwtAuth`, `CertificateAuth`) are descriptions: `symbot.auth` reads the keys
+and logs in with them.
+
+May import: `symbot.errors`.
+"""
+
+from symbot.config._credentials import (
+    MAX_JWT_LIFETIME,
+    CertificateAuth,
+    Credentials,
+    KeySource,
+    RsaJwtAuth,
+    describe_source,
+    is_pem_text,
+)
+from symbot.config._loading import CONFIG_KEYS, ConfigKey
+from symbot.config._model import BotConfig
+from symbot.config._retry import RetryPolicy
+from symbot.config._sections import ROLES, BotSettings, DatafeedConfig, Role, Timeouts
+
+__all__ = [
+    "CONFIG_KEYS",
+    "MAX_JWT_LIFETIME",
+    "ROLES",
+    "BotConfig",
+    "BotSettings",
+    "CertificateAuth",
+    "ConfigKey",
+    "Credentials",
+    "DatafeedConfig",
+    "KeySource",
+    "RetryPolicy",
+    "Role",
+    "RsaJwtAuth",
+    "Timeouts",
+    "describe_source",
+    "is_pem_text",
+]

@@ -1,0 +1,450 @@
+"""The datafeed v5 loop: find or create the feed, read it, hand each batch on, acknowledge.
+
+The contract (at-least-once, nothing lost; docs/architecture.md):
+
+- Start: reuse the feed listed under our tag, else create one. The feed id and the last
+  ackId survive `run()` returning, so a restarted loop carries on where it stopped.
+- A read sends the ackId of the last batch that was *fully handled*. If a batch was not
+  (a handler raised `Redeliver`, or `stop()`'s deadline cut it short), the next read sends
+  the previous ackId again, the batch stays unacknowledged and the agent re-queues it after
+  its visibility timeout. After a failed read the same ackId is sent again.
+- 400/404 on read → the feed is gone: create a new one, reset the ackId to "".
+  401 (after the auth flow's own replay) → refresh the session and retry.
+  403 → too many feeds: delete the ones that are not ours, retry.
+  5xx, 429, timeouts, dropped connections, TLS errors, unparseable bodies → backoff with jitter
+  (`Retry-After` honoured), by default forever. The loop never dies of the network; only an
+  `AuthenticationError` (the credentials were refused: configuration) ends it.
+- `stop()` cancels a pending long-poll or backoff at once (nothing is lost: a cancelled
+  read takes no events), and lets the batch being handled finish, up to a deadline.
+
+Why no final "acknowledge-only" read on stop: a v5 read cannot acknowledge without also
+taking whatever events are waiting, and those would then be dropped until their visibility
+timeout. So a batch handled during `stop()` stays unacknowledged: the next `run()` of this
+loop sends its ackId first thing; if the process exits instead, the agent re-queues it
+(in-process dedupe only covers one process). Every earlier batch was already acknowledged
+by the read that followed it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import httpx
+from attrs import define, frozen
+
+from symbot.config import RetryPolicy
+from symbot.errors import AuthenticationError, SymbotError, redact
+from symbot.transport import (
+    error_detail,
+    is_transient_status,
+    retry_after_seconds,
+    tls_refusal,
+    tls_refused,
+)
+
+__all__ = ["Batch", "DatafeedLoop", "FeedStats", "MalformedEvent", "parse_read_body"]
+
+logger = logging.getLogger("symbot.datafeed")
+
+BatchHandler = Callable[[Sequence[object]], Awaitable[bool]]
+"""Handles one batch of raw events; True when every event was handled (ack it)."""
+
+FOREVER = RetryPolicy(max_attempts=None)
+
+
+@frozen
+class MalformedEvent:
+    """A fragment of a read response that is not valid JSON, kept so it can be logged."""
+
+    text: str
+
+    @property
+    def event_id(self) -> str | None:
+        found = re.search(r'"id"\s*:\s*"([^"\\]{1,200})"', self.text)
+        return found.group(1) if found else None
+
+
+@frozen
+class Batch:
+    events: tuple[object, ...]
+    ack_id: str
+
+
+@define
+class FeedStats:
+    """What the loop did, for tests, benchmarks and health pages."""
+
+    reads: int = 0
+    failed_reads: int = 0
+    batches: int = 0
+    events: int = 0
+    batches_unacknowledged: int = 0
+    feeds_created: int = 0
+    feeds_reused: int = 0
+    stale_feeds_deleted: int = 0
+    auth_refreshes: int = 0
+
+
+class _ReadFailed(Exception):
+    """A request failed in a way worth retrying after a backoff."""
+
+    def __init__(self, what: str, retry_after: float | None = None) -> None:
+        super().__init__(what)
+        self.retry_after = retry_after
+
+
+class _FeedGone(Exception):
+    pass
+
+
+class DatafeedLoop:
+    """Reads one datafeed v5 and hands batches to `handle_batch`; see the module docstring.
+
+    `agent` is an httpx client whose base URL is the agent and whose auth adds the tokens
+    (and replays once on 401); `refresh_auth` forces a new login when a 401 survives that.
+    """
+
+    def __init__(
+        self,
+        agent: httpx.AsyncClient,
+        *,
+        handle_batch: BatchHandler,
+        refresh_auth: Callable[[], Awaitable[object]],
+        tag: str,
+        read_timeout: float = 45.0,
+        retry: RetryPolicy = FOREVER,
+        include_invisible: bool = False,
+        delete_stale_on_403: bool = True,
+    ) -> None:
+        self._agent = agent
+        self._handle_batch = handle_batch
+        self._refresh_auth = refresh_auth
+        self.tag = tag
+        self._retry = retry
+        self._include_invisible = include_invisible
+        self._delete_stale_on_403 = delete_stale_on_403
+        base = agent.timeout
+        self._read_timeout_s = read_timeout
+        self._read_timeout = httpx.Timeout(
+            connect=base.connect, read=read_timeout, write=base.write, pool=base.pool
+        )
+        self.feed_id: str | None = None
+        self.ack_id = ""
+        self.stats = FeedStats()
+        self._read_url: tuple[str, httpx.URL] | None = None  # (feed id, its read URL)
+        self._failures = 0
+        self._stopping = False
+        self._drain_timeout: float | None = None
+        self._intake: anyio.CancelScope | None = None
+        self._drain: anyio.CancelScope | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def run(self, *, on_ready: Callable[[], object] | None = None) -> None:
+        """Read until `stop()`; `on_ready` is called once the feed exists, before the first
+        read. Returns after stop; may be called again afterwards."""
+        ready = False
+        try:
+            while not self._stopping:  # stop() may come before run() starts, too
+                batch: Batch | None = None
+                with anyio.CancelScope() as self._intake:
+                    if self.feed_id is None:
+                        await self._open_feed()
+                    if not ready and on_ready is not None:
+                        on_ready()
+                    ready = True
+                    batch = await self._read_once()
+                self._intake = None
+                if batch is None:
+                    continue
+                if batch.events:
+                    await self._deliver(batch)
+                else:
+                    self.ack_id = batch.ack_id  # a long-poll that timed out: nothing to handle
+        finally:
+            self._stopping = False
+            self._drain_timeout = None
+            self._intake = self._drain = None
+        logger.info("datafeed loop stopped (feed %s)", self.feed_id)
+
+    def stop(self, drain_timeout: float | None = None) -> None:
+        """Stop intake now; let the batch in hand finish within `drain_timeout` seconds
+        (None: no limit). Returns at once; `run()` returns when the batch is done."""
+        self._stopping = True
+        self._drain_timeout = drain_timeout
+        if self._intake is not None:
+            self._intake.cancel()
+        if self._drain is not None and drain_timeout is not None:
+            self._drain.deadline = min(self._drain.deadline, anyio.current_time() + drain_timeout)
+
+    async def _deliver(self, batch: Batch) -> None:
+        self.stats.batches += 1
+        self.stats.events += len(batch.events)
+        handled = False
+        with anyio.CancelScope() as self._drain:
+            if self._stopping and self._drain_timeout is not None:
+                self._drain.deadline = anyio.current_time() + self._drain_timeout
+            handled = await self._handle_batch(batch.events)
+        self._drain = None
+        if handled:
+            self.ack_id = batch.ack_id
+            return
+        self.stats.batches_unacknowledged += 1
+        why = "the stop deadline passed" if self._stopping else "a handler asked for redelivery"
+        logger.info(
+            "batch of %d event(s) left unacknowledged (%s); the agent will re-queue it",
+            len(batch.events),
+            why,
+        )
+
+    # -- feed management ---------------------------------------------------------------------
+
+    async def _open_feed(self) -> None:
+        """Find the feed listed under our tag, else create one; retries until it works."""
+        while True:
+            try:
+                listed = await self._call("GET", "/agent/v5/datafeeds", params={"tag": self.tag})
+                feeds = listed.json() if listed.status_code == 200 else None
+                if isinstance(feeds, list) and feeds and isinstance(feeds[0], dict):
+                    self._use_feed(str(feeds[0]["id"]), reused=True)
+                    return
+                await self._create_feed()
+                return
+            except (_ReadFailed, ValueError, KeyError, TypeError) as failure:
+                retry_after = failure.retry_after if isinstance(failure, _ReadFailed) else None
+                await self._backoff(f"opening the datafeed failed: {failure!r}", retry_after)
+
+    async def _create_feed(self) -> None:
+        response = await self._call(
+            "POST",
+            "/agent/v5/datafeeds",
+            json={"tag": self.tag, "includeInvisible": self._include_invisible},
+        )
+        if response.status_code == 403:
+            await self._delete_stale_feeds()
+            raise _ReadFailed("403 too many datafeeds")
+        if response.status_code not in (200, 201):
+            raise _ReadFailed(f"datafeed create answered {response.status_code}")
+        self._use_feed(str(response.json()["id"]), reused=False)
+
+    def _use_feed(self, feed_id: str, *, reused: bool) -> None:
+        self.feed_id = feed_id
+        self.ack_id = ""
+        if reused:
+            self.stats.feeds_reused += 1
+        else:
+            self.stats.feeds_created += 1
+        logger.info(
+            "%s datafeed %s (tag %r)", "reusing" if reused else "created", feed_id, self.tag
+        )
+
+    async def _delete_stale_feeds(self) -> None:
+        """Too many feeds for this account: delete every feed that is not the one we read.
+        One service account should run one bot (possibly several instances sharing a tag)."""
+        if not self._delete_stale_on_403:
+            logger.warning("the agent refuses more datafeeds; delete stale ones (see the 403)")
+            return
+        response = await self._call("GET", "/agent/v5/datafeeds")
+        feeds = response.json() if response.status_code == 200 else []
+        listed = [str(feed.get("id")) for feed in feeds if isinstance(feed, dict)]
+        stale = [feed_id for feed_id in listed if feed_id != self.feed_id]
+        logger.warning(
+            "the agent refuses more datafeeds for this account; deleting %d stale feed(s)",
+            len(stale),
+        )
+        for feed_id in stale:
+            await self._call("DELETE", f"/agent/v5/datafeeds/{quote(feed_id, safe='')}")
+            self.stats.stale_feeds_deleted += 1
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _read_once(self) -> Batch | None:
+        """One read; a batch, or None after handling a failure (backoff or a new feed)."""
+        assert self.feed_id is not None
+        self.stats.reads += 1
+        path = self._read_url_of(self.feed_id)
+        try:
+            # httpx enforces the read timeout on sockets; the guard also covers transports
+            # that do not (in-process ones) and a login stuck inside the auth flow.
+            with anyio.move_on_after(self._read_timeout_s) as guard:
+                response = await self._call(
+                    "POST", path, json={"ackId": self.ack_id}, timeout=self._read_timeout
+                )
+            if guard.cancelled_caught:
+                raise _ReadFailed(
+                    f"datafeed read timed out after {self._read_timeout_s:g} s; the agent at "
+                    f"{self._agent.base_url} may be unreachable or slow"
+                )
+            if response.status_code in (400, 404):
+                raise _FeedGone(f"{response.status_code}: {_server_message(response)}")
+            if response.status_code == 403:
+                await self._delete_stale_feeds()
+                raise _ReadFailed("403 too many datafeeds")
+            if response.status_code != 200:
+                raise _ReadFailed(
+                    f"status {response.status_code}: {_server_message(response)}",
+                    retry_after_seconds(response),
+                )
+            events, ack_id = parse_read_body(response.content)
+        except _FeedGone as gone:
+            logger.warning("datafeed %s is gone (%s); creating a new one", self.feed_id, gone)
+            self.feed_id = None
+            self.ack_id = ""
+            self.stats.failed_reads += 1
+            if self._failures:  # no good read since the last failure: do not spin
+                await self._backoff("the datafeed keeps failing", None)
+            else:
+                self._failures = 1
+            return None
+        except (_ReadFailed, ValueError) as failure:
+            self.stats.failed_reads += 1
+            retry_after = failure.retry_after if isinstance(failure, _ReadFailed) else None
+            await self._backoff(f"datafeed read failed: {failure}", retry_after)
+            return None
+        self._failures = 0
+        return Batch(tuple(events), ack_id)
+
+    def _read_url_of(self, feed_id: str) -> httpx.URL:
+        """The absolute URL of the feed's read, built once per feed: httpx merges a relative
+        path with the base URL on every request, which costs more than the rest of
+        building it."""
+        if self._read_url is None or self._read_url[0] != feed_id:
+            base = self._agent.base_url  # merged as httpx merges a path with it
+            path = f"/agent/v5/datafeeds/{quote(feed_id, safe='')}/read".encode()
+            url = base.copy_with(raw_path=base.raw_path.rstrip(b"/") + path)
+            self._read_url = (feed_id, url)
+        return self._read_url[1]
+
+    async def _call(self, method: str, path: str | httpx.URL, **kwargs: Any) -> httpx.Response:
+        """One agent request. Network trouble and transient statuses become `_ReadFailed`;
+        a 401 that outlived the auth flow's replay forces a re-login, then `_ReadFailed`."""
+        try:
+            response = await self._agent.request(method, path, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise _ReadFailed(
+                f"{method} {path} timed out ({type(exc).__name__}); the agent at "
+                f"{self._agent.base_url} may be unreachable"
+            ) from exc
+        except (httpx.HTTPError, ssl.SSLError) as exc:
+            # httpx on asyncio lets a TLS error met while reading a response (an alert, a
+            # record that is not TLS) escape raw; on trio it is a ReadError. Network trouble.
+            refusal = tls_refusal(exc)
+            what = tls_refused(refusal.reason) if refusal is not None else error_detail(exc)
+            raise _ReadFailed(f"{method} {path}: {what}") from exc
+        except AuthenticationError:
+            raise
+        except SymbotError as exc:  # a re-login inside the auth flow hit the network
+            raise _ReadFailed(f"{method} {path}: {exc}") from exc
+        if response.status_code == 401:
+            self.stats.auth_refreshes += 1
+            logger.warning("%s %s answered 401 after a replay; logging in again", method, path)
+            try:
+                await self._refresh_auth()
+            except AuthenticationError:
+                raise
+            except (SymbotError, httpx.HTTPError) as exc:
+                raise _ReadFailed(f"re-login failed: {exc}") from exc
+            raise _ReadFailed("401 unauthorized")
+        if is_transient_status(response.status_code):
+            raise _ReadFailed(
+                f"{method} {path} answered {response.status_code}: {_server_message(response)}",
+                retry_after_seconds(response),
+            )
+        return response
+
+    async def _backoff(self, what: str, retry_after: float | None) -> None:
+        self._failures += 1
+        if not self._retry.attempts_left(self._failures):
+            raise SymbotError(f"{what}; giving up after {self._failures} attempts")
+        delay = self._retry.backoff(self._failures, retry_after)
+        logger.warning("%s; attempt %d, retrying in %.2f s", what, self._failures, delay)
+        await anyio.sleep(delay)
+
+
+def _server_message(response: httpx.Response) -> str:
+    try:
+        payload = response.json()
+    except ValueError:
+        return redact(response.text[:200])
+    if isinstance(payload, dict) and isinstance(payload.get("message"), str):
+        return redact(payload["message"])
+    return redact(response.text[:200])
+
+
+_ACK_TAIL = re.compile(r'"ackId"\s*:\s*("(?:[^"\\]|\\.)*")\s*}\s*$')
+
+
+def parse_read_body(body: bytes) -> tuple[list[object], str]:
+    """The events and ackId of a V5EventList body.
+
+    A body that is not valid JSON because one event in it is broken is salvaged: the ackId
+    is read from the end, every well-formed event is kept, and each broken fragment becomes
+    a `MalformedEvent` (which the dispatcher logs and skips). Without this, one bad event
+    would make its whole batch unreadable and unacknowledgeable, forever. ValueError when
+    even the ackId cannot be found.
+    """
+    text = body.decode("utf-8", errors="replace")
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):  # json recurses: ~1,000 levels deep is an error too
+        return _salvage(text)
+    if not isinstance(payload, dict) or not isinstance(payload.get("ackId"), str):
+        raise ValueError("datafeed read answered a body without an ackId")
+    events = payload.get("events") or []
+    if not isinstance(events, list):
+        raise ValueError("datafeed read answered 'events' that is not a list")
+    return events, payload["ackId"]
+
+
+def _salvage(text: str) -> tuple[list[object], str]:
+    tail = _ACK_TAIL.search(text)
+    start = text.find("[", text.find('"events"'))
+    if tail is None or start < 0:
+        raise ValueError("datafeed read answered a body that is not JSON and has no ackId")
+    ack_id: str = json.loads(tail.group(1))
+    region = text[start + 1 : tail.start()].rstrip().rstrip(",").rstrip()
+    region = region.removesuffix("]")
+    events: list[object] = []
+    pos = 0
+    while True:
+        while pos < len(region) and region[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(region):
+            return events, ack_id
+        decoded = _decode_at(region, pos)
+        if decoded is not None:
+            events.append(decoded[0])
+            pos = decoded[1]
+            continue
+        # A broken fragment: it runs until the next "," + "{" where a whole event decodes.
+        end = pos
+        while True:
+            end = region.find("{", end + 1)
+            if end < 0:
+                end = len(region)
+                break
+            if region[:end].rstrip().endswith(",") and _decode_at(region, end) is not None:
+                break
+        events.append(MalformedEvent(region[pos:end].strip().rstrip(",")))
+        pos = end
+
+
+def _decode_at(text: str, pos: int) -> tuple[object, int] | None:
+    """The JSON value starting at `pos` and where it ends, if it is followed by a "," or
+    nothing; else None."""
+    try:
+        value, end = _DECODER.raw_decode(text, pos)
+    except (ValueError, RecursionError):
+        return None
+    after = text[end:].lstrip()
+    return (value, end) if not after or after.startswith(",") else None
+
+
+_DECODER = json.JSONDecoder()

@@ -1,0 +1,103 @@
+"""The emulated agent's datafeed v5 and message-create endpoints.
+
+These handlers run after the app has authenticated the caller (`request.username` is set);
+they never look at tokens. Refusals are answered in the agent's error shape
+`{"code": status, "message": ...}`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+from symbot.emulator._feeds import FEED_TYPE, AgentApiError, FeedInfo, FeedStore
+from symbot.emulator._http import Handler, Request, Response, Route, error
+from symbot.emulator._streams import StreamStore, parse_multipart
+
+__all__ = ["agent_routes"]
+
+
+def _refusals_as_errors(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except AgentApiError as exc:
+            return error(exc.status, exc.message)
+
+    return wrapper
+
+
+def _caller(request: Request) -> str:
+    if request.username is None:
+        raise AgentApiError(401, "the request was not authenticated")
+    return request.username
+
+
+def _json_object(request: Request) -> dict[str, Any]:
+    """The JSON object body; an empty body counts as `{}`. Malformed -> 400."""
+    if not request.body.strip():
+        return {}
+    try:
+        body = request.json()
+    except ValueError:
+        raise AgentApiError(400, "the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise AgentApiError(400, "the request body must be a JSON object")
+    return body
+
+
+def _optional_string(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise AgentApiError(400, f"{name} must be a string")
+    return value
+
+
+def _feed_json(info: FeedInfo) -> dict[str, Any]:
+    return {"id": info.feed_id, "type": FEED_TYPE}
+
+
+def agent_routes(feeds: FeedStore, streams: StreamStore) -> list[Route]:
+    """The agent routes served by the emulator, bound to its stores."""
+
+    async def create_feed(request: Request) -> Response:
+        tag = _optional_string(_json_object(request), "tag")
+        return Response.json(201, _feed_json(feeds.create(_caller(request), tag)))
+
+    async def list_feeds(request: Request) -> Response:
+        infos = feeds.list(_caller(request), request.query_one("tag"))
+        return Response.json(200, [_feed_json(info) for info in infos])
+
+    async def delete_feed(request: Request) -> Response:
+        feeds.delete(request.params["feed_id"], _caller(request))
+        return Response(204)
+
+    async def read_feed(request: Request) -> Response:
+        ack_id = _optional_string(_json_object(request), "ackId")
+        batch = await feeds.read(_caller(request), request.params["feed_id"], ack_id)
+        return Response(200, batch.body(), (("content-type", "application/json"),))
+
+    async def create_message(request: Request) -> Response:
+        fields = parse_multipart(request.header("content-type"), request.body)
+        message_ml = fields.get("message")
+        if message_ml is None:
+            raise AgentApiError(400, "the multipart body has no 'message' field (MessageML)")
+        sent = streams.send(
+            _caller(request),
+            request.params["stream_id"],
+            message_ml=message_ml,
+            data=fields.get("data"),
+        )
+        body = json.dumps(streams.v4_message(sent)).encode()
+        return Response(200, body, (("content-type", "application/json"),))
+
+    handlers: list[tuple[str, str, Handler]] = [
+        ("POST", "/agent/v5/datafeeds", create_feed),
+        ("GET", "/agent/v5/datafeeds", list_feeds),
+        ("DELETE", "/agent/v5/datafeeds/{feed_id}", delete_feed),
+        ("POST", "/agent/v5/datafeeds/{feed_id}/read", read_feed),
+        ("POST", "/agent/v4/stream/{stream_id}/message/create", create_message),
+    ]
+    return [Route(method, path, _refusals_as_errors(handler)) for method, path, handler in handlers]

@@ -1,0 +1,146 @@
+"""Login endpoints (RSA JWT and client certificate), session info and the health check.
+
+- `POST /login/pubkey/authenticate` (pod) and `POST /relay/pubkey/authenticate` (KM):
+  body `{"token": "<RS512 JWT>"}`, checked by `verify_login_jwt`; any failure is 401.
+- `POST /sessionauth/v1/authenticate` and `POST /keyauth/v1/authenticate`: the client
+  certificate from the ASGI `tls` extension must be issued by the emulator CA (checked with
+  `cryptography`) and name a known user in its CN. A request body is refused (400) always;
+  a Content-Type header too unless `strict_content_type` is off (older clients send one).
+  No certificate, a foreign one or an unknown CN is 401. In-process there is no TLS, so
+  these endpoints always refuse there.
+- `GET /pod/v2/sessioninfo`: the caller as a UserV2. `GET /agent/v3/health`: `UP`, no auth.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from attrs import define
+
+from symbot import __version__
+from symbot.emulator._app import Counters
+from symbot.emulator._ca import CertificateAuthority, CertificateRejected
+from symbot.emulator._directory import UserDirectory
+from symbot.emulator._http import Request, Response, Route, error
+from symbot.emulator._keys import UserKeys
+from symbot.emulator._tokens import LoginRefused, TokenKind, TokenStore, verify_login_jwt
+
+__all__ = ["AuthRoutes"]
+
+logger = logging.getLogger("symbot.emulator")
+
+POD_LOGIN = "/login/pubkey/authenticate"
+KM_LOGIN = "/relay/pubkey/authenticate"
+SESSION_CERT_LOGIN = "/sessionauth/v1/authenticate"
+KM_CERT_LOGIN = "/keyauth/v1/authenticate"
+
+
+@define
+class AuthRoutes:
+    """The handlers, bound to the emulator state they read and update."""
+
+    directory: UserDirectory
+    keys: Mapping[str, UserKeys]
+    tokens: TokenStore
+    ca: CertificateAuthority
+    counters: Counters
+    strict_content_type: bool = True
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("POST", POD_LOGIN, self._pubkey_login(TokenKind.SESSION)),
+            Route("POST", KM_LOGIN, self._pubkey_login(TokenKind.KEY_MANAGER)),
+            Route("POST", SESSION_CERT_LOGIN, self._certificate_login(TokenKind.SESSION)),
+            Route("POST", KM_CERT_LOGIN, self._certificate_login(TokenKind.KEY_MANAGER)),
+            Route("GET", "/pod/v2/sessioninfo", self.session_info),
+            Route("GET", "/agent/v3/health", self.health),
+        ]
+
+    def _pubkey_login(self, kind: TokenKind) -> Callable[[Request], Awaitable[Response]]:
+        async def login(request: Request) -> Response:
+            try:
+                body = request.json()
+            except ValueError:
+                body = None
+            token = body.get("token") if isinstance(body, dict) else None
+            try:
+                username = verify_login_jwt(token, self.keys, time.time())
+            except LoginRefused as refused:
+                return self._refuse(request, 401, str(refused))
+            return self._grant(request, username, kind)
+
+        return login
+
+    def _certificate_login(self, kind: TokenKind) -> Callable[[Request], Awaitable[Response]]:
+        async def login(request: Request) -> Response:
+            if request.body:
+                return self._refuse(
+                    request, 400, "certificate authentication takes no request body; send none"
+                )
+            if self.strict_content_type and request.header("content-type") is not None:
+                return self._refuse(
+                    request,
+                    400,
+                    "certificate authentication takes no Content-Type header; send none "
+                    "(or start the emulator with strict_content_type=False for older clients)",
+                )
+            chain = _client_cert_chain(request)
+            if not chain:
+                return self._refuse(
+                    request,
+                    401,
+                    "no client certificate: certificate authentication needs mutual TLS "
+                    "on the emulator's https URL",
+                )
+            try:
+                common_name = self.ca.verify_client(chain[0])
+            except CertificateRejected as rejected:
+                return self._refuse(request, 401, str(rejected))
+            if common_name not in self.directory:
+                return self._refuse(
+                    request, 401, f"certificate CN {common_name!r} is not a user of this pod"
+                )
+            return self._grant(request, common_name, kind)
+
+        return login
+
+    async def session_info(self, request: Request) -> Response:
+        assert request.username is not None
+        record = self.directory.get(request.username)
+        return Response.json(
+            200,
+            {
+                "id": record.user_id,
+                "username": record.username,
+                "displayName": record.display_name,
+                "firstName": record.first_name,
+                "lastName": record.last_name,
+                "emailAddress": record.email,
+                "company": "symbot emulator",
+                "accountType": "SYSTEM",
+                "roles": ["INDIVIDUAL"],
+            },
+        )
+
+    async def health(self, request: Request) -> Response:
+        return Response.json(200, {"status": "UP", "version": f"symbot-emulator {__version__}"})
+
+    def _grant(self, request: Request, username: str, kind: TokenKind) -> Response:
+        self.counters.logins[request.path] += 1
+        logger.debug("login of %r on %s granted", username, request.path)
+        return Response.json(200, self.tokens.issue(username, kind).to_json())
+
+    def _refuse(self, request: Request, status: int, reason: str) -> Response:
+        self.counters.login_failures[request.path] += 1
+        logger.info("login on %s refused (%d): %s", request.path, status, reason)
+        return error(status, reason)
+
+
+def _client_cert_chain(request: Request) -> list[Any]:
+    extensions = request.scope.get("extensions") or {}
+    tls = extensions.get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    return list(chain)

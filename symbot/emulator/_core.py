@@ -1,0 +1,401 @@
+"""The Emulator: a whole Symphony deployment (pod, Key Manager, session auth, agent) in one object.
+
+In-process, `emu.app` is an ASGI app and `emu.transport()` an httpx transport for it, so a
+test needs no sockets. Served, `async with Emulator() as emu` listens on loopback: plain HTTP
+on `emu.http_url` and TLS on `emu.https_url`, whose certificate the emulator's own CA issued
+(trust it with `emu.ca_bundle`). The HTTPS listener asks for, but does not require, a client
+certificate, so certificate login and every other endpoint share one origin.
+
+The controls (`add_user`, `issue_certificate`, `send`, `expire_tokens`, `fault`, ...) change
+the emulator's state directly, as a pod administrator or another user would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from symbot.emulator._agent_routes import agent_routes
+from symbot.emulator._app import Counters, EmulatorApp, InProcessTransport, ReceivedRequest
+from symbot.emulator._auth_routes import AuthRoutes
+from symbot.emulator._ca import CertificateAuthority, IssuedCertificate
+from symbot.emulator._directory import UserDirectory
+from symbot.emulator._faults import FaultInjector
+from symbot.emulator._feeds import FeedInfo, FeedStore
+from symbot.emulator._streams import SentMessage, StreamStore
+from symbot.emulator._tokens import TokenKind, TokenStore
+from symbot.emulator._users import EmulatedUser, UserRegistry
+
+__all__ = ["EmulatedUser", "Emulator", "emulator_config_toml"]
+
+IN_PROCESS_URL = "http://emulator.invalid"
+_T = TypeVar("_T")
+
+
+class Emulator:
+    """See the module docstring. Lifetimes are in seconds; token lifetimes use `time.time()`."""
+
+    base_url = IN_PROCESS_URL
+
+    def __init__(
+        self,
+        *,
+        session_token_lifetime: float = 3600.0,
+        km_token_lifetime: float = 3600.0,
+        authorization_token_lifetime: float | None = None,
+        visibility_timeout: float = 30.0,
+        long_poll_timeout: float = 30.0,
+        feed_ttl: float = 1800.0,
+        max_batch: int = 100,
+        max_feeds_per_user: int = 20,
+        strict_content_type: bool = True,
+        host: str = "127.0.0.1",
+        http_port: int = 0,
+        https_port: int = 0,
+    ) -> None:
+        self.host = host
+        self.http_port = http_port
+        self.https_port = https_port
+        self.directory = UserDirectory()
+        self.tokens = TokenStore(
+            session_lifetime=session_token_lifetime,
+            key_manager_lifetime=km_token_lifetime,
+            authorization_lifetime=authorization_token_lifetime,
+        )
+        self.feed_store = FeedStore(
+            visibility_timeout=visibility_timeout,
+            long_poll_timeout=long_poll_timeout,
+            feed_ttl=feed_ttl,
+            max_batch=max_batch,
+            max_feeds_per_user=max_feeds_per_user,
+        )
+        self.stream_store = StreamStore(self.directory, self.feed_store)
+        self.ca = CertificateAuthority.create()
+        self._server_certificate = self.ca.issue_server(
+            list(dict.fromkeys(["127.0.0.1", "localhost", host]))
+        )
+        self._foreign_ca: CertificateAuthority | None = None
+        self.users = UserRegistry(self.directory)
+        self._faults = FaultInjector()
+        self.counters = Counters(feed=self.feed_store.counters)
+        auth = AuthRoutes(
+            directory=self.directory,
+            keys=self.users.keys,
+            tokens=self.tokens,
+            ca=self.ca,
+            counters=self.counters,
+            strict_content_type=strict_content_type,
+        )
+        self.app = EmulatorApp(
+            routes=[*auth.routes(), *agent_routes(self.feed_store, self.stream_store)],
+            tokens=self.tokens,
+            faults=self._faults,
+            counters=self.counters,
+        )
+        self._stack: AsyncExitStack | None = None
+        self._http_url: str | None = None
+        self._https_url: str | None = None
+        self._ca_bundle: Path | None = None
+
+    # -- in-process and served access ---------------------------------------------------
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport to the in-process app; use it with `base_url`."""
+        return InProcessTransport(self.app)
+
+    async def __aenter__(self) -> Emulator:
+        """Serve on loopback: HTTP on `http_url`, TLS (emulator CA) on `https_url`."""
+        if self._stack is not None:
+            raise RuntimeError("this emulator is already serving; enter it only once")
+        from symbot.emulator._server import AsgiServer, server_ssl_context
+
+        stack = AsyncExitStack()
+        try:
+            directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="symbot-")))
+            ca_bundle = directory / "emulator-ca.pem"
+            ca_bundle.write_bytes(self.ca_pem)
+            context = server_ssl_context(
+                self._server_certificate.cert_pem,
+                self._server_certificate.key_pem,
+                client_ca_pem=self.ca_pem,
+            )
+            http = await stack.enter_async_context(
+                AsgiServer(self.app, host=self.host, port=self.http_port)
+            )
+            https = await stack.enter_async_context(
+                AsgiServer(self.app, host=self.host, port=self.https_port, ssl_context=context)
+            )
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        self._http_url, self._https_url, self._ca_bundle = http.url, https.url, ca_bundle
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        stack, self._stack = self._stack, None
+        self._http_url = self._https_url = self._ca_bundle = None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
+
+    @property
+    def http_url(self) -> str:
+        return self._served(self._http_url)
+
+    @property
+    def https_url(self) -> str:
+        return self._served(self._https_url)
+
+    @property
+    def ca_bundle(self) -> Path:
+        """A PEM file with the emulator CA certificate (removed when serving stops)."""
+        return self._served(self._ca_bundle)
+
+    @property
+    def ca_pem(self) -> bytes:
+        return self.ca.cert_pem
+
+    def _served(self, value: _T | None) -> _T:
+        if value is None:
+            raise RuntimeError(
+                "the emulator is not serving; use `async with Emulator() as emu:` for URLs, "
+                "or emu.transport() with emu.base_url in-process"
+            )
+        return value
+
+    # -- users, keys and certificates ---------------------------------------------------
+
+    def add_user(
+        self,
+        username: str,
+        *,
+        display_name: str | None = None,
+        email: str | None = None,
+        public_key_pem: bytes | None = None,
+        previous_public_key_pem: bytes | None = None,
+        previous_key_expires_at: float | None = None,
+        key_size: int = 2048,
+    ) -> EmulatedUser:
+        """Add a user with an RSA public key (generated with its private key when not given).
+
+        `previous_public_key_pem` also authenticates, until `previous_key_expires_at` (epoch
+        seconds; None = no expiry), like a pod during a key rotation.
+        """
+        return self.users.add(
+            username,
+            display_name=display_name,
+            email=email,
+            public_key_pem=public_key_pem,
+            previous_public_key_pem=previous_public_key_pem,
+            previous_key_expires_at=previous_key_expires_at,
+            key_size=key_size,
+        )
+
+    def rotate_key(
+        self,
+        username: str,
+        *,
+        public_key_pem: bytes | None = None,
+        previous_key_lifetime: float | None = 3600.0,
+        key_size: int = 2048,
+    ) -> EmulatedUser:
+        """Install a new current key (generated when not given); the old one becomes the
+        previous key for `previous_key_lifetime` seconds (None = no expiry)."""
+        return self.users.rotate_key(
+            username,
+            public_key_pem=public_key_pem,
+            previous_key_lifetime=previous_key_lifetime,
+            key_size=key_size,
+        )
+
+    def user(self, username: str) -> EmulatedUser:
+        """The user named `username` (KeyError if it was never added)."""
+        return self.users.get(username)
+
+    def issue_certificate(
+        self, username: str, *, common_name: str | None = None
+    ) -> IssuedCertificate:
+        """A client certificate from the emulator CA for `username` (CN = username, unless
+        `common_name` overrides it to test refusals)."""
+        self.user(username)
+        return self.ca.issue_client(common_name if common_name is not None else username)
+
+    def foreign_certificate(self, common_name: str) -> IssuedCertificate:
+        """A client certificate from another CA that has the very same name as the emulator
+        CA, so only a real signature check tells them apart."""
+        if self._foreign_ca is None:
+            self._foreign_ca = CertificateAuthority.create(self.ca.name)
+        return self._foreign_ca.issue_client(common_name)
+
+    # -- tokens and faults --------------------------------------------------------------
+
+    def expire_tokens(
+        self, username: str, *, session: bool = True, key_manager: bool = True
+    ) -> None:
+        """Every token `username` holds now answers 401, as if its lifetime had run out
+        (only the session or only the KM tokens when the other flag is False)."""
+        self.user(username)
+        self.tokens.expire(username, _kinds(session, key_manager))
+
+    def revoke_tokens(
+        self, username: str, *, session: bool = True, key_manager: bool = True
+    ) -> None:
+        """Every token `username` holds now answers 401, as after an admin's logout
+        (only the session or only the KM tokens when the other flag is False)."""
+        self.user(username)
+        self.tokens.revoke(username, _kinds(session, key_manager))
+
+    def fault(
+        self,
+        path: str,
+        *,
+        status: int | None = None,
+        delay: float = 0.0,
+        drop: bool = False,
+        count: int = 1,
+        retry_after: float | None = None,
+        method: str | None = None,
+        probability: float | None = None,
+    ) -> None:
+        """Make the next `count` requests whose path matches `path` (`re.match`: a plain path
+        is a prefix) fail: `delay` seconds first, then `status` (with `Retry-After` if given)
+        or a dropped connection. With `probability`, each matching request fails with that
+        probability until `clear_faults()`. See symbot.emulator.faults."""
+        self._faults.add(
+            path,
+            status=status,
+            delay=delay,
+            drop=drop,
+            count=count,
+            retry_after=retry_after,
+            method=method,
+            probability=probability,
+        )
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def received_requests(self, path: str | None = None) -> list[ReceivedRequest]:
+        """The requests received so far (the latest `REQUEST_LOG_SIZE`), oldest first,
+        faulted ones included; only those whose path matches `path` (`re.match`, as in
+        `fault`) when given. Each carries its arrival time on the emulator's clock."""
+        if path is None:
+            return list(self.app.received)
+        pattern = re.compile(path)
+        return [request for request in self.app.received if pattern.match(request.path)]
+
+    # -- streams, messages and datafeeds ------------------------------------------------
+
+    def create_room(self, name: str, members: Sequence[str], *, owner: str | None = None) -> str:
+        """A room holding `members` (and `owner`, default the first member); its stream id."""
+        return self.stream_store.create_room(name, members, owner=owner)
+
+    def create_im(self, *usernames: str) -> str:
+        """The IM (two users) or MIM (more) between `usernames`; its stream id."""
+        return self.stream_store.create_im(*usernames)
+
+    def send(
+        self,
+        as_user: str,
+        stream_id: str,
+        text: str,
+        *,
+        mentions: Sequence[str] = (),
+        data: str | None = None,
+        message_ml: bool = False,
+    ) -> dict[str, Any]:
+        """Post a message as `as_user`, publish MESSAGESENT to the stream's members, and
+        return it as V4Message JSON. `text` is what a user types: escaped, with `mentions`
+        (usernames) rendered before it, even if it looks like markup. With `message_ml=True`
+        it is MessageML sent as is (e.g. a form), as an API client would."""
+        if message_ml:
+            if mentions:
+                raise ValueError("mentions= applies to plain text; put <mention/> in MessageML")
+            sent = self.stream_store.send(as_user, stream_id, message_ml=text, data=data)
+        else:
+            sent = self.stream_store.send(as_user, stream_id, text, mentions=mentions, data=data)
+        return self.stream_store.v4_message(sent)
+
+    def room_event(
+        self, event_type: str, stream_id: str, initiator: str, affected_user: str | None = None
+    ) -> dict[str, Any]:
+        """Publish a room event (USERJOINEDROOM, ROOMCREATED, ...) to the stream's members;
+        see StreamStore.room_event."""
+        return self.stream_store.room_event(event_type, stream_id, initiator, affected_user)
+
+    def sent_messages(self) -> list[SentMessage]:
+        """Every message sent so far (by bots through the API and by `send`), oldest first."""
+        return self.stream_store.sent_messages()
+
+    def inject_event(
+        self, event: Mapping[str, Any] | str, *, to: Sequence[str] | None = None
+    ) -> None:
+        """Put a raw event (a V4Event dict, or JSON text, possibly malformed) into the feeds
+        of the users `to` (default: every user)."""
+        usernames = list(to) if to is not None else [user.username for user in self.directory]
+        self.feed_store.publish(usernames, event)
+
+    def feeds(self, username: str | None = None) -> list[FeedInfo]:
+        return self.feed_store.feeds(username)
+
+    def delete_feed(self, feed_id: str) -> None:
+        self.feed_store.delete(feed_id)
+
+    # -- bot configuration --------------------------------------------------------------
+
+    def bot_config_toml(self, username: str, private_key: Path | str) -> str:
+        """A symbot.toml for `username` against this served emulator (HTTPS, emulator CA)."""
+        return emulator_config_toml(
+            pod_url=self.https_url,
+            username=username,
+            private_key=private_key,
+            ca_bundle=self.ca_bundle,
+        )
+
+
+def emulator_config_toml(
+    *, pod_url: str, username: str, private_key: Path | str, ca_bundle: Path | str | None = None
+) -> str:
+    """A ready symbot.toml: every role on `pod_url`, RSA login as `username` with the key
+    file `private_key`, trusting `ca_bundle` when given."""
+    lines = [
+        "# symbot configuration for the symbot emulator",
+        f"pod_url = {_toml_string(pod_url)}",
+    ]
+    if ca_bundle is not None:
+        lines.append(f"ca_bundle = {_toml_string(str(ca_bundle))}")
+    lines += [
+        "",
+        "[auth]",
+        f"username = {_toml_string(username)}",
+        f"private_key = {_toml_string(str(private_key))}",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _kinds(session: bool, key_manager: bool) -> set[TokenKind]:
+    kinds = set()
+    if session:
+        kinds.add(TokenKind.SESSION)
+    if key_manager:
+        kinds.add(TokenKind.KEY_MANAGER)
+    return kinds
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string: JSON string escapes are a subset of TOML's."""
+    return json.dumps(value)

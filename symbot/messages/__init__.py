@@ -1,0 +1,66 @@
+"""Messages: what a received message holds, and how to write one that is safe to send.
+
+- `Message`, `User`, `Stream`: a message the bot received, with its plain `text`, EntityJSON
+  `data`, mentions and `reply()`; `parse_message` reads one from V4Message JSON.
+- MessageML that user text can never break: a plain `str` is always escaped text, and the
+  builders (`bold`, `mention`, ...) escape every plain part; `markup()` marks the author's
+  own markup.
+- `presentation_to_text()`: what a human reads, from the PresentationML Symphony delivers.
+
+Pure: no network. May import: `symbot.errors`.
+"""
+
+from symbot.messages._entities import (
+    MENTION_ENTITY_TYPE,
+    mention_texts,
+    mentions_from_data,
+    parse_entity_json,
+)
+from symbot.messages._messageml import (
+    MessageML,
+    bold,
+    code,
+    document,
+    escape,
+    italic,
+    link,
+    markup,
+    mention,
+    plain,
+    pre,
+    to_message_ml,
+)
+from symbot.messages._model import Message, Replier, Stream, User
+from symbot.messages._parse import parse_message
+from symbot.messages._presentation import (
+    may_show_slash_word,
+    presentation_to_text,
+    render_presentation,
+)
+
+__all__ = [
+    "MENTION_ENTITY_TYPE",
+    "Message",
+    "MessageML",
+    "Replier",
+    "Stream",
+    "User",
+    "bold",
+    "code",
+    "document",
+    "escape",
+    "italic",
+    "link",
+    "markup",
+    "may_show_slash_word",
+    "mention",
+    "mention_texts",
+    "mentions_from_data",
+    "parse_entity_json",
+    "parse_message",
+    "plain",
+    "pre",
+    "presentation_to_text",
+    "render_presentation",
+    "to_message_ml",
+]
