@@ -28,14 +28,14 @@ Everything is reachable for finer checks: `h.emulator` (faults, counters, raw ev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from types import TracebackType
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 import anyio
-from anyio.abc import TaskGroup
 from attrs import evolve
 
+from symbot._lifecycle import AsyncResource
 from symbot.auth import RsaJwtAuth
 from symbot.bot import Bot
 from symbot.config import BotConfig, BotSettings
@@ -46,7 +46,7 @@ __all__ = ["BotHarness", "ServedBot", "in_process_config"]
 B = TypeVar("B", bound=Bot)
 
 
-class ServedBot(Generic[B]):
+class ServedBot(AsyncResource, Generic[B]):
     """Serve `bot` in the background for an `async with` block, on any emulator or pod.
 
     Entering returns once the bot's datafeed is open (TimeoutError after `start_timeout`
@@ -62,7 +62,6 @@ class ServedBot(Generic[B]):
         self.returned = False
         self._start_timeout = start_timeout
         self._stop_timeout = stop_timeout
-        self._task_group: TaskGroup | None = None
 
     @property
     def alive(self) -> bool:
@@ -74,38 +73,20 @@ class ServedBot(Generic[B]):
         finally:
             self.returned = True
 
-    async def __aenter__(self) -> ServedBot[B]:
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
-        task_group.start_soon(self._serve, name=f"serve {type(self.bot).__name__}")
-        try:
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(self._serve, name=f"serve {type(self.bot).__name__}")
             with anyio.fail_after(self._start_timeout):
                 await self.bot.started.wait()
-        except BaseException as exc:
-            task_group.cancel_scope.cancel()
-            await task_group.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        task_group, self._task_group = self._task_group, None
-        assert task_group is not None
-        try:
-            with anyio.CancelScope(shield=True):
-                await self.bot.stop(self._stop_timeout)
-        finally:
-            # The block's own exception propagates as itself, not wrapped in an
-            # ExceptionGroup; a crash of the bot does come out of the task group.
-            await task_group.__aexit__(None, None, None)
+            try:
+                yield
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.bot.stop(self._stop_timeout)
 
 
-class BotHarness(Generic[B]):
+class BotHarness(AsyncResource, Generic[B]):
     """A bot served against an in-process emulator; see the module docstring.
 
     `settings` overrides the bot's `BotSettings` (the harness default does not require a
@@ -135,17 +116,8 @@ class BotHarness(Generic[B]):
         self._served = ServedBot(self.bot, start_timeout=start_timeout)
         self._read: dict[str, int] = {}
 
-    async def __aenter__(self) -> BotHarness[B]:
-        await self._served.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._served.__aexit__(exc_type, exc, tb)
+    def _lifespan(self) -> AbstractAsyncContextManager[object]:
+        return self._served
 
     # -- people and places -------------------------------------------------------------
 

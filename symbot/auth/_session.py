@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, Generator
-from types import TracebackType
+from collections.abc import AsyncGenerator, AsyncIterator, Generator
+from contextlib import asynccontextmanager
 
 import anyio
 import httpx
-from anyio.abc import TaskGroup
 
+from symbot._lifecycle import AsyncResource
 from symbot.auth._provider import AuthProvider, Tokens
 from symbot.config import RetryPolicy
 from symbot.errors import ConfigError, redact
@@ -73,7 +73,7 @@ class TokenAuth(httpx.Auth):
         yield request
 
 
-class AuthSession:
+class AuthSession(AsyncResource):
     """Caches the tokens of one `AuthProvider` and keeps them fresh; the provider logs in
     through `transport`.
 
@@ -115,7 +115,6 @@ class AuthSession:
         self._attempts_done = 0
         self._last_error: Exception | None = None
         self._changed = anyio.Event()
-        self._task_group: TaskGroup | None = None
 
     @property
     def current(self) -> Tokens | None:
@@ -225,30 +224,13 @@ class AuthSession:
             else:
                 failures = 0
 
-    async def __aenter__(self) -> AuthSession:
-        """Start the background refresher in a task group owned by this session."""
-        if self._task_group is not None:
-            raise RuntimeError("this AuthSession is already running")
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        task_group.start_soon(self.run_refresher, name="symbot token refresher")
-        self._task_group = task_group
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        """Stop the refresher at once (it holds no state worth finishing)."""
-        task_group, self._task_group = self._task_group, None
-        if task_group is None:
-            return None
-        task_group.cancel_scope.cancel()
-        try:
-            return await task_group.__aexit__(exc_type, exc, tb)
-        except BaseExceptionGroup as group:
-            if exc is not None and len(group.exceptions) == 1 and group.exceptions[0] is exc:
-                return None  # the body's own error, raised unwrapped by the `async with`
-            raise
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
+        """The background refresher runs while the session is entered; leaving stops it at
+        once (it holds no state worth finishing)."""
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(self.run_refresher, name="symbot token refresher")
+            try:
+                yield
+            finally:
+                task_group.cancel_scope.cancel()

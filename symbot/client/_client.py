@@ -10,13 +10,15 @@
 from __future__ import annotations
 
 import json
-from types import TracebackType
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx
 from attrs import frozen
 
+from symbot._lifecycle import AsyncResource
 from symbot.auth import AuthProvider, AuthSession, provider_for
 from symbot.config import BotConfig, Role
 from symbot.errors import (
@@ -66,7 +68,7 @@ def api_error(response: httpx.Response) -> ApiError:
     return error_type(request.method, str(request.url), status, message, code)
 
 
-class SymphonyClient:
+class SymphonyClient(AsyncResource):
     """HTTP access to a Symphony deployment for one bot account.
 
     `provider` logs in instead of the one `config.auth` describes (a user's own
@@ -153,18 +155,13 @@ class SymphonyClient:
                 "GET", str(response.request.url), response.status_code, "unexpected sessioninfo"
             ) from None
 
-    async def __aenter__(self) -> SymphonyClient:
-        await self.session.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
+        """The session (and its background refresher) runs while the client is entered;
+        leaving closes every connection, even when cancelled."""
         try:
-            await self.session.__aexit__(exc_type, exc, tb)
+            async with self.session:
+                yield
         finally:
             await self.aclose()
 

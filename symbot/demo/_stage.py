@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from types import TracebackType
 
 import anyio
 from anyio.abc import TaskGroup
 from attrs import frozen
 
+from symbot._lifecycle import AsyncResource
 from symbot.auth import generate_key_pair, write_private_key
 from symbot.config import BotConfig
 from symbot.datafeed import MessageSentEvent
@@ -53,7 +53,7 @@ class Counts:
         )
 
 
-class Stage:
+class Stage(AsyncResource):
     """See the module docstring. `token_lifetime` (seconds) is how long the emulator's
     tokens live, so the background renewal shows within the demo."""
 
@@ -74,24 +74,29 @@ class Stage:
         self.replies_missing = 0
         self.feeds_deleted = 0
         self._printed = 0
-        self._stack = AsyncExitStack()
         self._task_group: TaskGroup | None = None
 
     # -- setting up ---------------------------------------------------------------------
 
-    async def __aenter__(self) -> Stage:
-        try:
-            await self._set_up()
-        except BaseException as exc:
-            await self._stack.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
-        return self
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await self._set_up(stack)
+            try:
+                yield
+            finally:
+                if self.bot is not None:
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(15):
+                        await self.bot.stop()
+                self._print_new()
+                if self._task_group is not None:
+                    self._task_group.cancel_scope.cancel()
 
-    async def _set_up(self) -> None:
+    async def _set_up(self, stack: AsyncExitStack) -> None:
         note, emu = self.transcript.note, self.emulator
-        workdir = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="symbot-")))
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="symbot-")))
         note("setup", "starting the Symphony emulator on 127.0.0.1")
-        await self._stack.enter_async_context(emu)
+        await stack.enter_async_context(emu)
         self.transcript.shorten.append(emu.https_url)
         note("setup", f"pod, key manager and agent at {emu.https_url} (TLS, the emulator's CA)")
         note(
@@ -123,16 +128,16 @@ class Stage:
         async def record(event: MessageSentEvent) -> None:
             seen.add(event.message.message_id)
 
-        self._watch_logs()
+        self._watch_logs(stack)
         note("setup", f"starting {BOT}: login, who am I, datafeed")
-        task_group = await self._stack.enter_async_context(anyio.create_task_group())
+        task_group = await stack.enter_async_context(anyio.create_task_group())
         self._task_group = task_group
         task_group.start_soon(self.bot.serve)
         task_group.start_soon(self._follow)
         with anyio.fail_after(30):
             await self.bot.started.wait()
 
-    def _watch_logs(self) -> None:
+    def _watch_logs(self, stack: AsyncExitStack) -> None:
         handler = TranscriptHandler(self.transcript)
         symbot_logger = logging.getLogger("symbot")
         previous = symbot_logger.level
@@ -143,21 +148,7 @@ class Stage:
             symbot_logger.removeHandler(handler)
             symbot_logger.setLevel(previous)
 
-        self._stack.callback(restore)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.bot is not None:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(15):
-                await self.bot.stop()
-        self._print_new()
-        if self._task_group is not None:
-            self._task_group.cancel_scope.cancel()
-        await self._stack.__aexit__(exc_type, exc, tb)
+        stack.callback(restore)
 
     # -- the conversation ---------------------------------------------------------------
 

@@ -10,8 +10,8 @@ The emulator is the server side of every test and of the demo, so it does not bo
 client's view of the protocol: it has its own HTTP vocabulary, token store, datafeed model
 and MessageML handling, written from Symphony's specifications.
 
-May import: `symbot.auth` (key generation only) and `symbot.__version__`; nothing else of
-symbot's.
+May import: `symbot.auth` (key generation only), `symbot._lifecycle` and
+`symbot.__version__`; nothing else of symbot's.
 """
 
 from symbot.emulator._app import Counters, ReceivedRequest

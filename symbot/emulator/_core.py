@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TypeVar
 
 import httpx
 
+from symbot._lifecycle import AsyncResource
 from symbot.emulator._agent_routes import agent_routes
 from symbot.emulator._app import Counters, EmulatorApp, InProcessTransport, ReceivedRequest
 from symbot.emulator._auth_routes import AuthRoutes
@@ -40,10 +40,11 @@ IN_PROCESS_URL = "http://emulator.invalid"
 _T = TypeVar("_T")
 
 
-class Emulator:
+class Emulator(AsyncResource):
     """See the module docstring. Lifetimes are in seconds; token lifetimes use `time.time()`."""
 
     base_url = IN_PROCESS_URL
+    _already_entered = "is already serving; enter it only once"
 
     def __init__(
         self,
@@ -100,7 +101,6 @@ class Emulator:
             faults=self._faults,
             counters=self.counters,
         )
-        self._stack: AsyncExitStack | None = None
         self._http_url: str | None = None
         self._https_url: str | None = None
         self._ca_bundle: Path | None = None
@@ -111,14 +111,12 @@ class Emulator:
         """An httpx transport to the in-process app; use it with `base_url`."""
         return InProcessTransport(self.app)
 
-    async def __aenter__(self) -> Emulator:
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
         """Serve on loopback: HTTP on `http_url`, TLS (emulator CA) on `https_url`."""
-        if self._stack is not None:
-            raise RuntimeError("this emulator is already serving; enter it only once")
-        from symbot.emulator._server import AsgiServer, server_ssl_context
+        from symbot.emulator._server import AsgiServer, server_ssl_context  # h11: an extra
 
-        stack = AsyncExitStack()
-        try:
+        async with AsyncExitStack() as stack:
             directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="symbot-")))
             ca_bundle = directory / "emulator-ca.pem"
             ca_bundle.write_bytes(self.ca_pem)
@@ -133,23 +131,11 @@ class Emulator:
             https = await stack.enter_async_context(
                 AsgiServer(self.app, host=self.host, port=self.https_port, ssl_context=context)
             )
-        except BaseException:
-            await stack.aclose()
-            raise
-        self._stack = stack
-        self._http_url, self._https_url, self._ca_bundle = http.url, https.url, ca_bundle
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        stack, self._stack = self._stack, None
-        self._http_url = self._https_url = self._ca_bundle = None
-        if stack is not None:
-            await stack.__aexit__(exc_type, exc, tb)
+            self._http_url, self._https_url, self._ca_bundle = http.url, https.url, ca_bundle
+            try:
+                yield
+            finally:
+                self._http_url = self._https_url = self._ca_bundle = None
 
     @property
     def http_url(self) -> str:

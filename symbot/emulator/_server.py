@@ -24,7 +24,8 @@ import contextlib
 import logging
 import ssl
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar, TypeVarTuple, Unpack
 from urllib.parse import unquote
@@ -35,6 +36,7 @@ import h11
 from anyio.streams.tls import TLSAttribute, TLSStream
 from cryptography import x509
 
+from symbot._lifecycle import AsyncResource
 from symbot.emulator._asgi import ASGIApp, DropConnection, Message, Scope
 
 __all__ = ["AsgiServer", "server_ssl_context"]
@@ -99,7 +101,7 @@ class _AlertingTLSStream(TLSStream):
             raise
 
 
-class AsgiServer:
+class AsgiServer(AsyncResource):
     """HTTP/1.1 (h11) server on anyio sockets, optional TLS; fills the ASGI `tls` extension
     (scope["extensions"]["tls"]["client_cert_chain"] = [PEM str, ...]) with the peer certificate.
     """
@@ -122,8 +124,6 @@ class AsgiServer:
             if ssl_context is not None
             else {}
         )
-        self._listeners: list[anyio.abc.SocketListener] = []
-        self._task_group: anyio.abc.TaskGroup | None = None
 
     @property
     def url(self) -> str:
@@ -131,30 +131,23 @@ class AsgiServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self._scheme}://{host}:{self.port}"
 
-    async def __aenter__(self) -> AsgiServer:
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
         listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
-        self._listeners = [
-            lst for lst in listener.listeners if isinstance(lst, anyio.abc.SocketListener)
-        ]
+        listeners = [lst for lst in listener.listeners if isinstance(lst, anyio.abc.SocketListener)]
         self.port = int(_extra(listener, anyio.abc.SocketAttribute.local_port))
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        self._task_group = task_group
-        for socket_listener in self._listeners:
-            task_group.start_soon(self._accept_loop, socket_listener, task_group)
-        logger.debug("serving %s", self.url)
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        task_group, self._task_group = self._task_group, None
         try:
-            if task_group is not None:
-                task_group.cancel_scope.cancel()
-                await task_group.__aexit__(None, None, None)
+            async with anyio.create_task_group() as task_group:
+                for socket_listener in listeners:
+                    task_group.start_soon(self._accept_loop, socket_listener, task_group)
+                logger.debug("serving %s", self.url)
+                try:
+                    yield
+                finally:
+                    task_group.cancel_scope.cancel()
         finally:
-            for socket_listener in self._listeners:
+            for socket_listener in listeners:
                 await anyio.aclose_forcefully(socket_listener)
-            self._listeners = []
 
     async def _accept_loop(
         self, listener: anyio.abc.SocketListener, task_group: anyio.abc.TaskGroup

@@ -13,12 +13,14 @@ from __future__ import annotations
 import logging
 import secrets
 import ssl
-from types import TracebackType
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx
 
+from symbot._lifecycle import AsyncResource
 from symbot.config import BotConfig, RetryPolicy, Role
 from symbot.transport._tls import ClientIdentity, tls_context
 
@@ -49,7 +51,7 @@ async def _on_response(response: httpx.Response) -> None:
     )
 
 
-class Transport:
+class Transport(AsyncResource):
     """The deployment `config` describes, over HTTP; see the module docstring.
 
     `transport` replaces the network for every role (the in-process emulator:
@@ -118,16 +120,12 @@ class Transport:
             self._verify = tls_context(self.config.ca_bundle)
         return self._verify
 
-    async def __aenter__(self) -> Transport:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
         """Close every client made here (even when cancelled)."""
