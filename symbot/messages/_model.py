@@ -2,13 +2,19 @@
 
 `Message` is a message the bot received (parsed from a V4Message by
 `symbot.messages.parse_message` or the datafeed's event parser), with its plain `text`,
-EntityJSON `data`, mentioned user ids, and `reply()`, which goes through a *replier* the
-dispatcher binds (`with_replier`), so this module never touches HTTP.
+EntityJSON `data`, mentioned user ids, and `reply()`, which goes through the *replier* it
+was built with (the bot's parser gives one to every message it delivers), so this module
+never touches HTTP.
+
+They are frozen attrs classes with an instance dict (`slots=False`): attrs builds those
+about a third faster than slotted ones, and the datafeed builds several per event. What a
+`Message` works out lazily is kept by `functools.cached_property`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import cached_property
 from typing import Any
 
 from attrs import evolve, field, frozen
@@ -24,7 +30,7 @@ Replier = Callable[[str, str, "Mapping[str, Any] | None"], Awaitable["Message | 
 dispatcher); it returns the sent `Message`, or None if the sender does not parse the answer."""
 
 
-@frozen
+@frozen(slots=False)
 class User:
     """A Symphony user (V4User). Only `user_id` is always known."""
 
@@ -36,7 +42,7 @@ class User:
     email: str | None = None
 
 
-@frozen
+@frozen(slots=False)
 class Stream:
     """A conversation (V4Stream). `stream_type` is IM, MIM, ROOM, POST, or None if unsent."""
 
@@ -51,10 +57,7 @@ class Stream:
         return self.stream_type in ("ROOM", "MIM")
 
 
-_keep = object.__setattr__  # fills a lazily worked-out field of a frozen Message
-
-
-@frozen(kw_only=True, eq=False, repr=False, slots=False)  # eq, hash, repr below read lazy parts
+@frozen(kw_only=True, eq=False, repr=False, slots=False)  # eq, hash, repr: see below
 class Message:
     """A message the bot received. Build it with `symbot.messages.parse_message`, or directly.
 
@@ -69,63 +72,59 @@ class Message:
     sender: User
     timestamp: int
     presentation_ml: str
-    # What was given, else None until first read, then what it works out to (kept: a cache).
-    _data: Mapping[str, Any] | str | bytes | None = field(default=None, alias="data")
-    _text: str | None = field(default=None, alias="text")
-    _mentions: tuple[int, ...] | None = field(default=None, alias="mentions")
-    _mention_texts: Mapping[int, str] | None = field(default=None, alias="mention_texts")
-    _replier: Replier | None = field(default=None, alias="replier", repr=False, eq=False)
-    _entity_texts: Mapping[str, str] | None = field(default=None, init=False, eq=False)
+    # As given (None: work it out from the markup and the EntityJSON when first read).
+    _given_data: Mapping[str, Any] | str | bytes | None = field(default=None, alias="data")
+    _given_text: str | None = field(default=None, alias="text")
+    _given_mentions: tuple[int, ...] | None = field(default=None, alias="mentions")
+    _given_mention_texts: Mapping[int, str] | None = field(default=None, alias="mention_texts")
+    _replier: Replier | None = field(default=None, alias="replier")
 
-    @property
+    @cached_property
     def data(self) -> Mapping[str, Any]:
         """The EntityJSON, decoded (`{}` when there is none or it is malformed)."""
-        data = self._data
+        data = self._given_data
         if type(data) is dict or isinstance(data, Mapping):
             return data
-        decoded = parse_entity_json(data)
-        _keep(self, "_data", decoded)
-        return decoded
+        return parse_entity_json(data)
 
-    @property
+    @cached_property
+    def _rendered(self) -> tuple[str, Mapping[str, str]]:
+        """The text of the PresentationML and the text of each of its entity spans."""
+        return render_presentation(self.presentation_ml)
+
+    @cached_property
     def text(self) -> str:
         """What a human reads (see `presentation_to_text`)."""
-        text = self._text
-        if text is None:
-            text, entity_texts = render_presentation(self.presentation_ml)
-            _keep(self, "_text", text)
-            _keep(self, "_entity_texts", entity_texts)
-        return text
+        given = self._given_text
+        return given if given is not None else self._rendered[0]
 
     def may_hold_slash_command(self) -> bool:
         """False only when no word of `text` starts with "/" and a letter or digit (so no
-        "/command" is in it); decided without rendering the text if it was not read yet."""
-        text = self._text
-        if text is not None:
-            return "/" in text
+        "/command" is in it); decided from the markup, without rendering it, unless the
+        text was given."""
+        given = self._given_text
+        if given is not None:
+            return "/" in given
         return may_show_slash_word(self.presentation_ml)
 
-    @property
+    @cached_property
     def mentions(self) -> tuple[int, ...]:
         """The ids of the users mentioned, in order (from EntityJSON)."""
-        mentions = self._mentions
-        if mentions is None:
-            data = self.data
-            mentions = mentions_from_data(data) if data else ()
-            _keep(self, "_mentions", mentions)
-        return mentions
+        given = self._given_mentions
+        if given is not None:
+            return given
+        data = self.data
+        return mentions_from_data(data) if data else ()
 
-    def _mention_texts_by_user(self) -> Mapping[int, str]:
-        texts = self._mention_texts
-        if texts is None:
-            texts = {}
-            if self.data:
-                entity_texts = self._entity_texts
-                if entity_texts is None:
-                    entity_texts = render_presentation(self.presentation_ml)[1]
-                texts = mention_texts(self.data, entity_texts) if entity_texts else {}
-            _keep(self, "_mention_texts", texts)
-        return texts
+    @cached_property
+    def _mention_texts(self) -> Mapping[int, str]:
+        """User id → how their mention reads in the text (e.g. "@Jane Doe")."""
+        given = self._given_mention_texts
+        if given is not None:
+            return given
+        data = self.data
+        entity_texts = self._rendered[1] if data else None
+        return mention_texts(data, entity_texts) if entity_texts else {}
 
     def _compared(self) -> tuple[Any, ...]:
         return (self.message_id, self.stream, self.sender, self.timestamp, self.presentation_ml)
@@ -170,7 +169,7 @@ class Message:
         ("@" + it) is tried as a fallback for senders that render mentions differently.
         """
         text = self.text
-        by_user = self._mention_texts_by_user()
+        by_user = self._mention_texts
         candidates = (by_user.get(user_id), display_name and f"@{display_name}")
         for candidate in candidates:
             if candidate and text[: len(candidate)].casefold() == candidate.casefold():
