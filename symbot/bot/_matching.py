@@ -21,7 +21,7 @@ from attrs import define, field, frozen
 from symbot.bot._commands import command_params, parse_arguments, usage_line
 from symbot.datafeed import Event
 from symbot.errors import CommandUsageError
-from symbot.messages import Message, Replier
+from symbot.messages import Message
 
 __all__ = [
     "CommandSpec",
@@ -75,13 +75,10 @@ class CommandSpec(HandlerSpec):
 
 @frozen
 class MatchContext:
-    """Who the bot is (for `mentioned`, own messages, command mentions) and how it replies:
-    with `replier`, `match` binds it to a received message that has none, so handlers
-    (message, command and MESSAGESENT event handlers alike) can `await msg.reply(...)`."""
+    """Who the bot is: for the `mentioned` filter, and for commands after a mention."""
 
     bot_user_id: int | None = None
     bot_display_name: str | None = None
-    replier: Replier | None = field(default=None, repr=False, eq=False)
 
 
 @define

@@ -66,7 +66,7 @@ class Outbox:
 
     def _parse_sent(self, response: httpx.Response) -> Message | None:
         try:
-            return parse_message(response.json()).with_replier(self.send)
+            return parse_message(response.json(), replier=self.send)
         except (ValueError, SymbotError):
             logger.debug("message create answered a V4Message that did not parse", exc_info=True)
             return None
