@@ -124,11 +124,11 @@ class Dispatcher:
     Built complete, for one serving of a bot: `route(event)` returns the handler calls for one
     event (it must not raise; a router error is logged and the event skipped);
     `on_error(exc, event)` hears of every handler failure (its own failures are logged and
-    swallowed); `parse` turns a raw event into an `Event` (the bot's binds its replier);
-    events initiated by `own_user_id` are skipped (None: none are); `limiter` caps the
-    handlers running at once; `seen` remembers the ids of handled events and `stats` counts,
-    both kept by the bot across restarts; a batch slower than `visibility_timeout` seconds
-    is warned of.
+    swallowed); `parse` turns a raw event into an `Event` (the bot's gives each message the
+    bot's replier); events initiated by `own_user_id` are skipped (None: none are);
+    `limiter` caps the handlers running at once; `seen` remembers the ids of handled events
+    and `stats` counts, both kept by the bot across restarts; a batch slower than
+    `visibility_timeout` seconds is warned of.
     """
 
     def __init__(

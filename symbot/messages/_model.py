@@ -26,8 +26,9 @@ from symbot.messages._presentation import may_show_slash_word, render_presentati
 __all__ = ["Message", "Replier", "Stream", "User"]
 
 Replier = Callable[[str, str, "Mapping[str, Any] | None"], Awaitable["Message | None"]]
-"""`await replier(stream_id, message_ml, data)` sends MessageML into a stream (bound by the
-dispatcher); it returns the sent `Message`, or None if the sender does not parse the answer."""
+"""`await replier(stream_id, message_ml, data)` sends MessageML into a stream (given to a
+`Message` when it is built: the bot's parser gives it the bot's outbox); it returns the sent
+`Message`, or None if the sender does not parse the answer."""
 
 
 @frozen(slots=False)
@@ -178,7 +179,7 @@ class Message:
 
     @property
     def can_reply(self) -> bool:
-        """Whether a replier is bound (see `with_replier`)."""
+        """Whether a replier was given (when built, or through `with_replier`)."""
         return self._replier is not None
 
     def with_replier(self, replier: Replier) -> Message:
@@ -190,7 +191,7 @@ class Message:
         `MessageML` fragment (builders, `markup()`) is markup (see `to_message_ml`)."""
         if self._replier is None:
             raise RuntimeError(
-                f"message {self.message_id} cannot reply: no replier is bound. Messages from "
-                "the bot's dispatcher have one; for others use msg.with_replier(send) first"
+                f"message {self.message_id} cannot reply: no replier is bound. Messages the bot "
+                "delivers to handlers have one; for others use msg.with_replier(send) first"
             )
         return await self._replier(self.stream.stream_id, to_message_ml(content), data)

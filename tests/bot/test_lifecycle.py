@@ -10,15 +10,15 @@ from pathlib import Path
 
 import anyio
 import pytest
-from attrs import evolve
 
-from symbot.auth import RsaJwtAuth
 from symbot.bot import Bot, on_message
 from symbot.config import BotSettings
 from symbot.emulator import Emulator
 from symbot.errors import AuthenticationError
 from symbot.messages import Message
 from symbot.testing import BotHarness, in_process_config
+
+from .support import refused_config
 
 pytestmark = pytest.mark.anyio
 
@@ -55,12 +55,7 @@ async def test_hooks_run_around_serving_and_on_stop_can_still_send() -> None:
 
 async def test_refused_credentials_end_serve_with_an_authentication_error() -> None:
     emu = Emulator()
-    emu.add_user("bot")
-    stranger = emu.add_user("stranger")
-    assert stranger.private_key_pem is not None
-    config = in_process_config(emu, "bot")
-    config = evolve(config, auth=RsaJwtAuth(username="bot", private_key=stranger.private_key_pem))
-    bot = Bot(config, transport=emu.transport())
+    bot = Bot(refused_config(emu), transport=emu.transport())
     with anyio.fail_after(10), pytest.raises(AuthenticationError, match="bot"):
         await bot.serve()
 
@@ -148,18 +143,23 @@ SCRIPT = textwrap.dedent(
 )
 
 
+def run_script(path: Path, source: str, backend: str) -> subprocess.Popen[str]:
+    """`source`, written to `path`, run by this interpreter with `backend` as its argument;
+    its output piped, as text."""
+    path.write_text(source)
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and script
+        [sys.executable, str(path), backend],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_run_stops_gracefully_on_a_signal(
     tmp_path: Path, signum: signal.Signals, anyio_backend: str
 ) -> None:
-    script = tmp_path / "announcer.py"
-    script.write_text(SCRIPT)
-    with subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(script), anyio_backend],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
+    with run_script(tmp_path / "announcer.py", SCRIPT, anyio_backend) as process:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "ready"
         process.send_signal(signum)
@@ -202,14 +202,7 @@ STUCK_SCRIPT = textwrap.dedent(
 def test_a_second_signal_stops_without_waiting_for_the_drain(
     tmp_path: Path, anyio_backend: str
 ) -> None:
-    script = tmp_path / "stuck.py"
-    script.write_text(STUCK_SCRIPT)
-    with subprocess.Popen(  # noqa: S603 - our own interpreter and script
-        [sys.executable, str(script), anyio_backend],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
+    with run_script(tmp_path / "stuck.py", STUCK_SCRIPT, anyio_backend) as process:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "stuck"
         process.send_signal(signal.SIGTERM)

@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from attrs import evolve
 
-from symbot.auth import RsaJwtAuth
 from symbot.bot import Bot, command, on_event, on_message
 from symbot.config import BotSettings
 from symbot.datafeed import Event, MessageSentEvent
@@ -17,7 +15,7 @@ from symbot.errors import AuthenticationError
 from symbot.messages import Message
 from symbot.testing import BotHarness, ServedBot, in_process_config
 
-from .support import eventually, message_event
+from .support import eventually, message_event, refused_config
 
 pytestmark = pytest.mark.anyio
 
@@ -131,10 +129,5 @@ async def test_a_restarted_bot_still_drops_an_event_it_handled_before() -> None:
 
 def test_run_raises_refused_credentials_as_themselves() -> None:
     emu = Emulator()
-    emu.add_user("bot")
-    stranger = emu.add_user("stranger")
-    assert stranger.private_key_pem is not None
-    config = in_process_config(emu, "bot")
-    config = evolve(config, auth=RsaJwtAuth(username="bot", private_key=stranger.private_key_pem))
     with pytest.raises(AuthenticationError, match="bot"):
-        Bot(config, transport=emu.transport()).run()
+        Bot(refused_config(emu), transport=emu.transport()).run()

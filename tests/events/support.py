@@ -133,3 +133,20 @@ FIXTURES: dict[str, dict[str, Any]] = {
         },
     ),
 }
+
+ABSENT = object()
+"""A field left out (for `changed`, and where a field may be absent)."""
+
+
+def changed(raw: dict[str, Any], path: tuple[str | int, ...], value: object) -> dict[str, Any]:
+    """A copy of `raw` with the field at `path` set to `value` (left out for `ABSENT`); a
+    copy as decoded JSON, in which each object is its own."""
+    copied: dict[str, Any] = json.loads(json.dumps(raw))
+    target: Any = copied
+    for step in path[:-1]:
+        target = target[step]
+    if value is ABSENT:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return copied

@@ -32,7 +32,19 @@ from symbot.datafeed import (
 from symbot.errors import EventParseError
 from symbot.messages import Stream, User, parse_message
 
-from .support import BOB, BOT_ID, FIXTURES, IM, MENTION_DATA, ROOM, TS, v4_event, v4_message
+from .support import (
+    ABSENT,
+    BOB,
+    BOT_ID,
+    FIXTURES,
+    IM,
+    MENTION_DATA,
+    ROOM,
+    TS,
+    changed,
+    v4_event,
+    v4_message,
+)
 
 
 def test_every_documented_event_type_has_a_fixture_and_a_class() -> None:
@@ -185,36 +197,27 @@ def test_nulls_count_as_absent_and_extra_fields_are_ignored() -> None:
 
 
 def _with(event_type: str, path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(FIXTURES[event_type])
-    target: Any = raw
-    for step in path[:-1]:
-        target = target[step]
-    if value is _DELETE:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return raw
+    return changed(FIXTURES[event_type], path, value)
 
 
-_DELETE = object()
 _MSG = ("payload", "messageSent", "message")
 
 
 @pytest.mark.parametrize(
     ("raw", "problem"),
     [
-        (_with("MESSAGESENT", ("type",), _DELETE), "type: missing"),
+        (_with("MESSAGESENT", ("type",), ABSENT), "type: missing"),
         (_with("MESSAGESENT", ("type",), 7), "type: expected a string, got a number"),
         (_with("MESSAGESENT", ("timestamp",), "yesterday"), "timestamp: expected an integer"),
-        (_with("MESSAGESENT", ("payload",), _DELETE), "payload: missing"),
-        (_with("MESSAGESENT", ("payload", "messageSent"), _DELETE), "payload.messageSent: missing"),
+        (_with("MESSAGESENT", ("payload",), ABSENT), "payload: missing"),
+        (_with("MESSAGESENT", ("payload", "messageSent"), ABSENT), "payload.messageSent: missing"),
         (_with("MESSAGESENT", _MSG, "hello"), "payload.messageSent.message: expected an object"),
         (
-            _with("MESSAGESENT", (*_MSG, "messageId"), _DELETE),
+            _with("MESSAGESENT", (*_MSG, "messageId"), ABSENT),
             "payload.messageSent.message.messageId: missing",
         ),
         (
-            _with("MESSAGESENT", (*_MSG, "stream", "streamId"), _DELETE),
+            _with("MESSAGESENT", (*_MSG, "stream", "streamId"), ABSENT),
             "payload.messageSent.message.stream.streamId: missing",
         ),
         (
@@ -226,7 +229,7 @@ _MSG = ("payload", "messageSent", "message")
             "payload.messageSent.message.user.userId: expected an integer, got a boolean",
         ),
         (
-            _with("USERJOINEDROOM", ("payload", "userJoinedRoom", "affectedUser"), _DELETE),
+            _with("USERJOINEDROOM", ("payload", "userJoinedRoom", "affectedUser"), ABSENT),
             "payload.userJoinedRoom.affectedUser: missing",
         ),
         (

@@ -4,7 +4,6 @@ it checks names its path when it is wrong."""
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -17,10 +16,9 @@ from symbot.datafeed import MessageSentEvent, SharedPostEvent, UserJoinedRoomEve
 from symbot.errors import EventParseError
 from symbot.messages import Message, Stream, User
 
-from .support import FIXTURES, TS
+from .support import ABSENT, FIXTURES, TS, changed
 
 Json = dict[str, Any]
-_ABSENT = object()
 
 
 async def _replier(stream_id: str, message_ml: str, data: object) -> None:
@@ -34,7 +32,7 @@ async def _replier(stream_id: str, message_ml: str, data: object) -> None:
 def _mapping(draw: st.DrawFn, fields: Json) -> Mapping[str, Any]:
     """`fields` (without the absent ones) as a dict, or as another kind of mapping, with a
     field the parser does not know, sometimes."""
-    present = {key: value for key, value in fields.items() if value is not _ABSENT}
+    present = {key: value for key, value in fields.items() if value is not ABSENT}
     if draw(st.booleans()):
         present["futureField"] = draw(st.none() | st.integers() | st.text(max_size=3))
     return MappingProxyType(present) if draw(st.booleans()) else present
@@ -47,7 +45,7 @@ _ids = st.text(min_size=1, max_size=8)
 @st.composite
 def _optional_text(draw: st.DrawFn) -> tuple[object, str | None]:
     """(what the JSON holds: absent, null or a string, the value it stands for)."""
-    return draw(st.sampled_from([(_ABSENT, None), (None, None)]) | _text.map(lambda t: (t, t)))
+    return draw(st.sampled_from([(ABSENT, None), (None, None)]) | _text.map(lambda t: (t, t)))
 
 
 @st.composite
@@ -55,7 +53,7 @@ def _integer(draw: st.DrawFn, *, optional: bool) -> tuple[object, int | None]:
     """(an integer, or the same as an integral float; if optional, also absent or null)."""
     value = draw(st.integers(min_value=-(2**53), max_value=2**53))
     choices = [(value, value), (float(value), value)]
-    return draw(st.sampled_from([*choices, (_ABSENT, None), (None, None)] if optional else choices))
+    return draw(st.sampled_from([*choices, (ABSENT, None), (None, None)] if optional else choices))
 
 
 @st.composite
@@ -76,7 +74,7 @@ def streams(draw: st.DrawFn) -> tuple[Mapping[str, Any], Stream]:
         draw(_optional_text()),
     )
     members = draw(st.none() | st.lists(users(), max_size=2))
-    raw_members = _ABSENT if members is None else [raw for raw, _ in members]
+    raw_members = ABSENT if members is None else [raw for raw, _ in members]
     fields = {"streamId": stream_id, "streamType": stream_type, "roomName": room}
     raw = draw(_mapping({**fields, "members": raw_members}))
     expected_members = tuple(user for _, user in members or ())
@@ -85,7 +83,7 @@ def streams(draw: st.DrawFn) -> tuple[Mapping[str, Any], Stream]:
 
 _entity_json: st.SearchStrategy[Any] = st.sampled_from(
     [
-        _ABSENT,
+        ABSENT,
         None,
         "",
         "{}",
@@ -111,7 +109,7 @@ def messages(
     message_id = draw(_ids)
     timestamp, expected_timestamp = draw(_integer(optional=True))
     markup, expected_markup = draw(
-        st.sampled_from([(_ABSENT, ""), (None, "")]) | _presentation.map(lambda t: (t, t))
+        st.sampled_from([(ABSENT, ""), (None, "")]) | _presentation.map(lambda t: (t, t))
     )
     raw_stream, stream = draw(streams())
     raw_user, user = sender if sender is not None else draw(users())
@@ -124,7 +122,7 @@ def messages(
         sender=user,
         timestamp=event_timestamp if expected_timestamp is None else expected_timestamp,
         presentation_ml=expected_markup,
-        data=None if data is _ABSENT else data,
+        data=None if data is ABSENT else data,
     )
     return raw, expected
 
@@ -143,7 +141,7 @@ def message_sent_events(draw: st.DrawFn) -> tuple[Mapping[str, Any], MessageSent
         sender = sender if draw(st.booleans()) else None
     raw_message, message = draw(messages(timestamp_or_zero, sender))
     raw_initiator = (
-        draw(st.sampled_from([_ABSENT, None, {"user": None}, {}]))
+        draw(st.sampled_from([ABSENT, None, {"user": None}, {}]))
         if initiator is None
         else draw(_mapping({"user": initiator[0]}))
     )
@@ -279,20 +277,6 @@ def dotted(path: tuple[str | int, ...]) -> str:
     return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path)[1:]
 
 
-def changed(raw: Json, path: tuple[str | int, ...], value: object) -> Json:
-    """A copy of `raw` with the field at `path` set to `value` (deleted for `_ABSENT`); as
-    decoded JSON, each object is its own."""
-    copied: Json = json.loads(json.dumps(raw))
-    target: Any = copied
-    for step in path[:-1]:
-        target = target[step]
-    if value is _ABSENT:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return copied
-
-
 def every_faulty_field() -> Iterator[tuple[Json, str, str]]:
     """(an event with one faulty field, its path, the problem) for each field each fixture
     has, each wrong JSON type for it, and its absence if it is required."""
@@ -306,7 +290,7 @@ def every_faulty_field() -> Iterator[tuple[Json, str, str]]:
             if isinstance(path[-1], int):  # an item of an array
                 yield changed(raw, path, None), dotted(path), "expected an object, got null"
             elif required:
-                yield changed(raw, path, _ABSENT), dotted(path), "missing"
+                yield changed(raw, path, ABSENT), dotted(path), "missing"
                 if kind == STRING:
                     yield changed(raw, path, ""), dotted(path), "missing"
                 if kind != ARRAY:
