@@ -1,15 +1,15 @@
 """Typed reads of fields of decoded JSON, for parsers whose errors must say where.
 
-Each reader takes the parent object and the key, checks the value's JSON type and returns
-it, or raises `FieldError` naming the faulty field (`streamId: missing`). JSON `null` counts
-as absent; an integral float is an integer, a boolean is not.
+Each reader takes the parent object, the key, and `where`, the parent's place in the
+document; it checks the value's JSON type and returns it, or raises `FieldError` naming the
+faulty field by its path (`payload.messageSent.message.stream.streamId: missing`). JSON
+`null` counts as absent; an integral float is an integer, a boolean is not.
 
-Paths are built only when an error is reported: a reader of a nested object is called
-through `nested` (or `opt_nested`), which prefixes the key to the path of an error raised
-inside (`message.stream.streamId: missing`), and arrays through `each`
-(`affectedUsers[1]: expected an object, got a number`). A parser thus reads each object
-relative to itself and pays nothing for paths on the way. Readers also take an optional
-`where`, the path of the parent, for callers that know it.
+A place is a chain of steps from the top, `(parent's place, key or array index)`, with `()`
+for the top itself (a dotted string is accepted too). A parser hands each nested object its
+place as it goes, which costs one small tuple, and the path is spelled out only when an
+error is reported. A reader of a nested object takes the value found there and its place,
+and checks that it is an object with `as_object` (`message.stream: missing`).
 
 The checks test the exact JSON types first (`type(value) is dict`): decoded JSON always
 has them, and the abstract `Mapping` check, several times dearer, is reached only by other
@@ -19,37 +19,54 @@ mappings.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeAlias, TypeVar
 
 __all__ = [
+    "ROOT",
     "FieldError",
+    "Where",
+    "as_object",
     "describe",
     "each",
-    "nested",
     "opt_int",
-    "opt_nested",
     "opt_object",
     "opt_str",
+    "path_of",
     "req_object",
     "req_str",
     "wrong_type",
 ]
 
 T = TypeVar("T")
-Args = TypeVarTuple("Args")
+
+Where: TypeAlias = "tuple[()] | tuple[Where, str | int] | str"
+"""A place in a JSON document: `()` (the top), `(parent's place, key or index)`, or a path
+already spelled out (`"payload.messageSent"`)."""
+ROOT: Where = ()
+
+
+def path_of(where: Where, key: str | int | None = None) -> str:
+    """The place `where` (and `key` in it) as text: `payload.users[1].userId`."""
+    steps: list[str | int] = [] if key is None else [key]
+    while isinstance(where, tuple) and where:
+        where, step = where
+        steps.append(step)
+    text = where if isinstance(where, str) else ""
+    for step in reversed(steps):
+        if isinstance(step, int):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else step
+    return text
 
 
 class FieldError(Exception):
     """A field of the wrong JSON type, or missing; the message is `path: problem`."""
 
     def __init__(self, path: str, problem: str) -> None:
-        self.path = path.lstrip(".")  # a top-level field read with where=""
+        self.path = path
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
-
-    def within(self, key: str) -> FieldError:
-        """The same error as seen from the object that holds this one under `key`."""
-        return FieldError(f"{key}.{self.path}", self.problem)
+        super().__init__(f"{path}: {problem}")
 
 
 def describe(value: object) -> str:
@@ -67,38 +84,44 @@ def wrong_type(path: str, expected: str, value: object) -> FieldError:
     return FieldError(path, f"expected {expected}, got {describe(value)}")
 
 
-def opt_object(parent: Mapping[str, Any], key: str, where: str = "") -> Mapping[str, Any] | None:
-    value = parent.get(key)
-    if value is None or type(value) is dict or isinstance(value, Mapping):
+def as_object(value: object, where: Where) -> Mapping[str, Any]:
+    """`value`, found at `where`, if it is a JSON object; else the `FieldError` for it."""
+    if type(value) is dict or isinstance(value, Mapping):
         return value
-    raise wrong_type(f"{where}.{key}", "an object", value)
-
-
-def req_object(parent: Mapping[str, Any], key: str, where: str = "") -> Mapping[str, Any]:
-    value = opt_object(parent, key, where)
     if value is None:
-        raise FieldError(f"{where}.{key}", "missing")
-    return value
+        raise FieldError(path_of(where), "missing")
+    raise wrong_type(path_of(where), "an object", value)
 
 
-def opt_str(parent: Mapping[str, Any], key: str, where: str = "") -> str | None:
+def opt_object(
+    parent: Mapping[str, Any], key: str, where: Where = ROOT
+) -> Mapping[str, Any] | None:
+    value = parent.get(key)
+    return None if value is None else as_object(value, (where, key))
+
+
+def req_object(parent: Mapping[str, Any], key: str, where: Where = ROOT) -> Mapping[str, Any]:
+    return as_object(parent.get(key), (where, key))
+
+
+def opt_str(parent: Mapping[str, Any], key: str, where: Where = ROOT) -> str | None:
     value = parent.get(key)
     if value is None or isinstance(value, str):
         return value
-    raise wrong_type(f"{where}.{key}", "a string", value)
+    raise wrong_type(path_of(where, key), "a string", value)
 
 
-def req_str(parent: Mapping[str, Any], key: str, where: str = "") -> str:
+def req_str(parent: Mapping[str, Any], key: str, where: Where = ROOT) -> str:
     """A non-empty string."""
     value = parent.get(key)
     if value and isinstance(value, str):
         return value
     if value is None or value == "":
-        raise FieldError(f"{where}.{key}", "missing")
-    raise wrong_type(f"{where}.{key}", "a string", value)
+        raise FieldError(path_of(where, key), "missing")
+    raise wrong_type(path_of(where, key), "a string", value)
 
 
-def opt_int(parent: Mapping[str, Any], key: str, where: str = "") -> int | None:
+def opt_int(parent: Mapping[str, Any], key: str, where: Where = ROOT) -> int | None:
     """An integer; a float with an integral value is accepted, a boolean is not."""
     value = parent.get(key)
     if value is None or type(value) is int:
@@ -107,54 +130,19 @@ def opt_int(parent: Mapping[str, Any], key: str, where: str = "") -> int | None:
         return int(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    raise wrong_type(f"{where}.{key}", "an integer", value)
+    raise wrong_type(path_of(where, key), "an integer", value)
 
 
-def nested(
-    parent: Mapping[str, Any],
-    key: str,
-    read: Callable[[Mapping[str, Any], *Args], T],
-    *args: *Args,
-) -> T:
-    """`read(parent[key], ...)` for a required JSON object; errors inside it are named
-    from `parent` (`key.inner: problem`)."""
-    value = parent.get(key)
-    if type(value) is not dict:
-        value = req_object(parent, key)
-    try:
-        return read(value, *args)
-    except FieldError as exc:
-        raise exc.within(key) from None
-
-
-def opt_nested(
-    parent: Mapping[str, Any],
-    key: str,
-    read: Callable[[Mapping[str, Any], *Args], T],
-    *args: *Args,
-) -> T | None:
-    """`nested`, or None when `key` is absent (or null)."""
-    if parent.get(key) is None:
-        return None
-    return nested(parent, key, read, *args)
-
-
-def each(
-    parent: Mapping[str, Any], key: str, read: Callable[[Mapping[str, Any]], T]
-) -> tuple[T, ...]:
-    """`read(item)` for each object of the array `parent[key]` (absent: none); errors are
-    named with the item's index (`key[2].inner: problem`)."""
-    items = parent.get(key)
-    if items is None:
+def each(value: object, where: Where, read: Callable[[object, Where], T]) -> tuple[T, ...]:
+    """`read(item, its place)` for each item of `value`, an array of objects found at
+    `where` (absent: none)."""
+    if value is None:
         return ()
-    if not isinstance(items, list):
-        raise wrong_type(key, "an array", items)
-    read_items = []
-    for index, item in enumerate(items):
+    if not isinstance(value, list):
+        raise wrong_type(path_of(where), "an array", value)
+    items = []
+    for index, item in enumerate(value):
         if type(item) is not dict and not isinstance(item, Mapping):
-            raise wrong_type(f"{key}[{index}]", "an object", item)
-        try:
-            read_items.append(read(item))
-        except FieldError as exc:
-            raise exc.within(f"{key}[{index}]") from None
-    return tuple(read_items)
+            raise wrong_type(path_of(where, index), "an object", item)
+        items.append(read(item, (where, index)))
+    return tuple(items)

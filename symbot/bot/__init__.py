@@ -8,7 +8,7 @@
 - The outbox sends MessageML, paced per stream.
 
 May import: `symbot.datafeed`, `symbot.client`, `symbot.messages`, `symbot.auth` (types),
-`symbot.config`, `symbot.errors`.
+`symbot.config`, `symbot.errors`, `symbot._lifecycle`.
 """
 
 from symbot.bot._bot import Bot

@@ -13,9 +13,10 @@
 
 There is one parser: every field it uses is checked, field by field, and every event,
 message, user and stream is built through its own constructor (the readers of
-`symbot.messages._parse`). It is on the datafeed's hot path, so the checks test exact JSON
-types inline and error paths are built only when an error is reported (see `symbot._fields`);
-a message's text, mentions and EntityJSON are worked out only when first read (`Message`).
+`symbot.messages`), each handed the place of its object in the event. It is on the datafeed's
+hot path, so the checks test exact JSON types inline, and a place is spelled out as a path
+only when an error is reported (see `symbot._fields`); a message's text, mentions and
+EntityJSON are worked out only when first read (`Message`).
 """
 
 from __future__ import annotations
@@ -27,15 +28,15 @@ from typing import Any, TypeVar
 from attrs import field, frozen
 
 from symbot._fields import (
+    ROOT,
     FieldError,
+    Where,
+    as_object,
     describe,
     each,
-    nested,
     opt_int,
-    opt_nested,
     opt_object,
     opt_str,
-    req_object,
     req_str,
 )
 from symbot.errors import EventParseError
@@ -107,80 +108,95 @@ class Event:
 
 _Json = Mapping[str, Any]
 _Kwargs = dict[str, Any]
-_Fields = Callable[[_Json, _Kwargs, Replier | None], object]
-"""Reads the type's payload object into `event`: the keyword arguments of the class, which
-already hold `id`, `type`, `timestamp`, `initiator` and `raw`. The replier is the bot's."""
-_TABLE: dict[str, tuple[str, type[Event], _Fields]] = {}
+_Fields = Callable[[_Json, Where, _Kwargs, Replier | None], object]
+"""Reads the type's payload object (found at the place given) into `event`: the keyword
+arguments of the class, which already hold `id`, `type`, `timestamp`, `initiator` and
+`raw`. The replier is the bot's."""
+_TABLE: dict[str, tuple[str, Where, type[Event], _Fields]] = {}
 _E = TypeVar("_E", bound=Event)
+_PAYLOAD: Where = (ROOT, "payload")
+_INITIATOR: Where = (ROOT, "initiator")
+_INITIATOR_USER: Where = (_INITIATOR, "user")
 
 
 def _parses(event_type: str, key: str, fields: _Fields) -> Callable[[type[_E]], type[_E]]:
     def register(cls: type[_E]) -> type[_E]:
-        _TABLE[event_type] = (key, cls, fields)
+        _TABLE[event_type] = (key, (_PAYLOAD, key), cls, fields)
         return cls
 
     return register
 
 
-def _message_sent_fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
+def _message_sent_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
     initiator = event["initiator"]  # usually the sender too: its User, if its JSON is equal
     known = None if initiator is None else (event["raw"]["initiator"]["user"], initiator)
-    event["message"] = nested(p, "message", read_message, event["timestamp"], replier, known)
+    message = (where, "message")
+    event["message"] = read_message(p.get("message"), message, event["timestamp"], replier, known)
 
 
-def _shared_post_fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
+def _shared_post_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
     # The replier answers the messages sent to the bot; these are shared posts.
-    event["message"] = nested(p, "message", read_message, event["timestamp"])
-    event["shared_message"] = opt_nested(p, "sharedMessage", read_message, event["timestamp"])
+    timestamp = event["timestamp"]
+    event["message"] = read_message(p.get("message"), (where, "message"), timestamp)
+    shared = p.get("sharedMessage")
+    if shared is not None:
+        event["shared_message"] = read_message(shared, (where, "sharedMessage"), timestamp)
 
 
-def _stream_fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
-    event["stream"] = nested(p, "stream", read_stream)
+def _stream_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+
+
+def _optional_stream(p: _Json, where: Where) -> Stream | None:
+    stream = p.get("stream")
+    return None if stream is None else read_stream(stream, (where, "stream"))
 
 
 def _room_fields(key: str) -> _Fields:
-    def fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
-        event["stream"] = nested(p, "stream", read_stream)
-        event["room_properties"] = opt_object(p, key) or _EMPTY
+    def fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+        event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+        event["room_properties"] = opt_object(p, key, where) or _EMPTY
 
     return fields
 
 
-def _member_fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
-    event["stream"] = nested(p, "stream", read_stream)
-    event["affected_user"] = nested(p, "affectedUser", read_user)
+def _member_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+    event["affected_user"] = read_user(p.get("affectedUser"), (where, "affectedUser"))
 
 
 def _user_fields(key: str, attribute: str) -> _Fields:
-    def fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
-        event[attribute] = nested(p, key, read_user)
+    def fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+        event[attribute] = read_user(p.get(key), (where, key))
 
     return fields
 
 
-def _suppressed_fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
-    event["message_id"] = req_str(p, "messageId")
-    event["stream"] = opt_nested(p, "stream", read_stream)
+def _suppressed_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["message_id"] = req_str(p, "messageId", where)
+    event["stream"] = _optional_stream(p, where)
 
 
-def _elements_action_fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
-    event["stream"] = nested(p, "stream", read_stream)
-    event["form_message_id"] = opt_str(p, "formMessageId")
-    event["form_id"] = opt_str(p, "formId")
-    event["form_values"] = opt_object(p, "formValues") or _EMPTY
+def _elements_action_fields(
+    p: _Json, where: Where, event: _Kwargs, replier: Replier | None
+) -> None:
+    event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+    event["form_message_id"] = opt_str(p, "formMessageId", where)
+    event["form_id"] = opt_str(p, "formId", where)
+    event["form_values"] = opt_object(p, "formValues", where) or _EMPTY
 
 
-def _join_request_fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
-    event["stream"] = nested(p, "stream", read_stream)
-    event["affected_users"] = each(p, "affectedUsers", read_user)
+def _join_request_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+    event["affected_users"] = each(p.get("affectedUsers"), (where, "affectedUsers"), read_user)
 
 
-def _generic_fields(p: _Json, event: _Kwargs, replier: Replier | None) -> None:
-    event["stream"] = opt_nested(p, "stream", read_stream)
-    event["event_timestamp"] = opt_int(p, "eventTimestamp")
-    event["source_system"] = opt_str(p, "sourceSystem")
-    event["event_subtype"] = opt_str(p, "eventSubtype")
-    event["parameters"] = opt_object(p, "parameters") or _EMPTY
+def _generic_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["stream"] = _optional_stream(p, where)
+    event["event_timestamp"] = opt_int(p, "eventTimestamp", where)
+    event["source_system"] = opt_str(p, "sourceSystem", where)
+    event["event_subtype"] = opt_str(p, "eventSubtype", where)
+    event["parameters"] = opt_object(p, "parameters", where) or _EMPTY
 
 
 @frozen(kw_only=True, slots=False)
@@ -327,7 +343,7 @@ class GenericSystemEvent(_OptionalStreamEvent):
 
 
 EVENT_CLASSES: Mapping[str, type[Event]] = MappingProxyType(
-    {name: cls for name, (_, cls, _) in _TABLE.items()}
+    {name: cls for name, (_, _, cls, _) in _TABLE.items()}
 )
 """Event type name (e.g. "USERJOINEDROOM") → the class `parse_event` builds for it."""
 
@@ -348,9 +364,9 @@ def parse_event(raw: Mapping[str, Any], *, replier: Replier | None = None) -> Ev
         timestamp = raw.get("timestamp")
         if type(timestamp) is not int:
             timestamp = opt_int(raw, "timestamp") or 0
-        initiator = None
-        if raw.get("initiator") is not None:
-            initiator = nested(raw, "initiator", _read_initiator)
+        initiator = raw.get("initiator")
+        if initiator is not None:
+            initiator = _read_initiator(initiator)
         event: dict[str, Any] = {
             "id": event_id,
             "type": event_type,
@@ -361,20 +377,22 @@ def parse_event(raw: Mapping[str, Any], *, replier: Replier | None = None) -> Ev
         entry = _TABLE.get(event_type)
         if entry is None:
             return Event(**event)
-        key, cls, fields = entry
+        key, where, cls, fields = entry
         payload = raw.get("payload")
-        own = payload.get(key) if type(payload) is dict else None
+        if type(payload) is not dict:
+            payload = as_object(payload, _PAYLOAD)
+        own = payload.get(key)
         if type(own) is not dict:
-            own = req_object(req_object(raw, "payload"), key, "payload")
-        try:
-            fields(own, event, replier)
-        except FieldError as exc:
-            raise exc.within(f"payload.{key}") from None
+            own = as_object(own, where)
+        fields(own, where, event, replier)
         return cls(**event)
     except FieldError as exc:
         raise EventParseError(event_id, str(exc)) from None
 
 
-def _read_initiator(initiator: Mapping[str, Any]) -> User | None:
-    """The V4Initiator's user."""
-    return None if initiator.get("user") is None else nested(initiator, "user", read_user)
+def _read_initiator(initiator: object) -> User | None:
+    """The user of the V4Initiator `initiator`, if it names one."""
+    if type(initiator) is not dict:
+        initiator = as_object(initiator, _INITIATOR)
+    user = initiator.get("user")
+    return None if user is None else read_user(user, _INITIATOR_USER)

@@ -1,10 +1,11 @@
 """Reading `User`, `Stream` and `Message` from their V4 JSON.
 
 One reader per part, each checking every field it uses, field by field, and building the
-part through its constructor: `read_user`, `read_stream`, `read_message`. Each reads its
-object relative to itself and raises `FieldError` naming the faulty field; a reader of a
-larger object calls it through `symbot._fields.nested`, which prefixes the path
-(`message.stream.streamId: missing`). JSON `null` counts as absent, extra fields are ignored.
+part through its constructor: `read_user`, `read_stream`, `read_message`. Each takes the
+JSON value found at a place of the document and that place (see `symbot._fields.Where`),
+checks that it is an object, and raises `FieldError` naming the faulty field by its path
+(`payload.messageSent.message.stream.streamId: missing`). JSON `null` counts as absent,
+extra fields are ignored.
 
 `parse_message` is the public face, for a V4Message on its own (the answer to a message
 create); the datafeed's `parse_event` uses the readers for the messages inside events.
@@ -15,7 +16,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from symbot._fields import FieldError, describe, each, nested, opt_int, req_str
+from symbot._fields import (
+    ROOT,
+    FieldError,
+    Where,
+    as_object,
+    describe,
+    each,
+    opt_int,
+    path_of,
+    req_str,
+)
 from symbot.messages._model import Message, Replier, Stream, User
 
 __all__ = ["parse_message", "read_message", "read_stream", "read_user"]
@@ -23,13 +34,15 @@ __all__ = ["parse_message", "read_message", "read_stream", "read_user"]
 _OPTIONAL_STRING = frozenset((str, type(None)))  # the exact JSON types of an optional string
 
 
-def read_user(raw: Mapping[str, Any]) -> User:
-    """A V4User; only `userId` is required."""
+def read_user(raw: object, where: Where = ROOT) -> User:
+    """The V4User `raw`, found at `where`; only `userId` is required."""
+    if type(raw) is not dict:
+        raw = as_object(raw, where)
     user_id = raw.get("userId")
     if type(user_id) is not int:
-        user_id = opt_int(raw, "userId")
+        user_id = opt_int(raw, "userId", where)
         if user_id is None:
-            raise FieldError("userId", "missing")
+            raise FieldError(path_of(where, "userId"), "missing")
     username, display_name = raw.get("username"), raw.get("displayName")
     first_name, last_name, email = raw.get("firstName"), raw.get("lastName"), raw.get("email")
     if not (
@@ -39,47 +52,54 @@ def read_user(raw: Mapping[str, Any]) -> User:
         and type(last_name) in _OPTIONAL_STRING
         and type(email) in _OPTIONAL_STRING
     ):
-        _check_strings(raw, ("username", "displayName", "firstName", "lastName", "email"))
+        _check_strings(raw, ("username", "displayName", "firstName", "lastName", "email"), where)
     return User(user_id, username, display_name, first_name, last_name, email)
 
 
-def read_stream(raw: Mapping[str, Any]) -> Stream:
-    """A V4Stream; `streamId` is required, `members` (an IM's, at its creation) optional."""
+def read_stream(raw: object, where: Where = ROOT) -> Stream:
+    """The V4Stream `raw`, found at `where`; `streamId` is required, `members` (an IM's, at
+    its creation) optional."""
+    if type(raw) is not dict:
+        raw = as_object(raw, where)
     stream_id = raw.get("streamId")
     if not stream_id or type(stream_id) is not str:
-        stream_id = req_str(raw, "streamId")
+        stream_id = req_str(raw, "streamId", where)
     stream_type, room_name = raw.get("streamType"), raw.get("roomName")
     if not (type(stream_type) in _OPTIONAL_STRING and type(room_name) in _OPTIONAL_STRING):
-        _check_strings(raw, ("streamType", "roomName"))
-    members = each(raw, "members", read_user) if "members" in raw else ()
+        _check_strings(raw, ("streamType", "roomName"), where)
+    members = each(raw.get("members"), (where, "members"), read_user) if "members" in raw else ()
     return Stream(stream_id, stream_type, room_name, members)
 
 
 def read_message(
-    raw: Mapping[str, Any],
+    raw: object,
+    where: Where = ROOT,
     default_timestamp: int = 0,
     replier: Replier | None = None,
     known_user: tuple[object, User] | None = None,
 ) -> Message:
-    """A V4Message; `messageId`, `stream` and `user` are required. `default_timestamp` is
-    used when it has none (an event's own); `replier` makes `reply()` work (see `Message`).
-    `known_user` is a V4User read before and its `User` (an event's initiator, usually the
-    sender): the sender is that `User` when its JSON is equal, instead of being read again.
-    The text, mentions and EntityJSON are left to `Message` to work out when read."""
+    """The V4Message `raw`, found at `where`; `messageId`, `stream` and `user` are required.
+    `default_timestamp` is used when it has none (an event's own); `replier` makes `reply()`
+    work (see `Message`). `known_user` is a V4User read before and its `User` (an event's
+    initiator, usually the sender): the sender is that `User` when its JSON is equal,
+    instead of being read again. The text, mentions and EntityJSON are left to `Message` to
+    work out when read."""
+    if type(raw) is not dict:
+        raw = as_object(raw, where)
     message_id = raw.get("messageId")
     if not message_id or type(message_id) is not str:
-        message_id = req_str(raw, "messageId")
+        message_id = req_str(raw, "messageId", where)
     presentation_ml, timestamp = raw.get("message"), raw.get("timestamp")
     if type(presentation_ml) not in _OPTIONAL_STRING:
-        _check_strings(raw, ("message",))
+        _check_strings(raw, ("message",), where)
     if type(timestamp) is not int:
-        timestamp = opt_int(raw, "timestamp")
-    stream = nested(raw, "stream", read_stream)
+        timestamp = opt_int(raw, "timestamp", where)
+    stream = read_stream(raw.get("stream"), (where, "stream"))
     user: Any = raw.get("user")
     if known_user is not None and user == known_user[0] and type(user["userId"]) is int:
         sender = known_user[1]  # (the type check: True == 1, but a boolean is no user id)
     else:
-        sender = nested(raw, "user", read_user)
+        sender = read_user(user, (where, "user"))
     return Message(
         message_id=message_id,
         stream=stream,
@@ -91,13 +111,16 @@ def read_message(
     )
 
 
-def _check_strings(raw: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+def _check_strings(raw: Mapping[str, Any], keys: tuple[str, ...], where: Where) -> None:
     """Raise `FieldError` for the first of `keys` that is neither a string nor absent.
     (Called when a quick check failed: only a `str` subclass passes here.)"""
     for key in keys:
         value = raw.get(key)
         if value is not None and not isinstance(value, str):
-            raise FieldError(key, f"expected a string, got {describe(value)}")
+            raise FieldError(path_of(where, key), f"expected a string, got {describe(value)}")
+
+
+_MESSAGE: Where = (ROOT, "message")
 
 
 def parse_message(raw: Mapping[str, Any], *, replier: Replier | None = None) -> Message:
@@ -106,6 +129,6 @@ def parse_message(raw: Mapping[str, Any], *, replier: Replier | None = None) -> 
     if type(raw) is not dict and not isinstance(raw, Mapping):
         raise ValueError(f"a message must be a JSON object, got {describe(raw)}")
     try:
-        return read_message(raw, 0, replier)
+        return read_message(raw, _MESSAGE, 0, replier)
     except FieldError as exc:
-        raise ValueError(f"malformed message.{exc}") from None
+        raise ValueError(f"malformed {exc}") from None
