@@ -13,9 +13,12 @@ from typing import Any
 __all__ = [
     "FieldError",
     "describe",
+    "opt_bool",
     "opt_int",
     "opt_object",
+    "opt_objects",
     "opt_str",
+    "opt_strs",
     "req_object",
     "req_str",
     "wrong_type",
@@ -79,3 +82,41 @@ def opt_int(parent: Mapping[str, Any], key: str, where: str) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise wrong_type(f"{where}.{key}", "an integer", value)
+
+
+def opt_objects(
+    parent: Mapping[str, Any], key: str, where: str
+) -> list[tuple[Mapping[str, Any], str]]:
+    """(item, its path) for each object of the array `parent[key]`; none when absent."""
+    value = parent.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise wrong_type(f"{where}.{key}", "an array", value)
+    items = []
+    for index, item in enumerate(value):
+        path = f"{where}.{key}[{index}]"
+        if not isinstance(item, Mapping):
+            raise wrong_type(path, "an object", item)
+        items.append((item, path))
+    return items
+
+
+def opt_bool(parent: Mapping[str, Any], key: str, where: str) -> bool | None:
+    value = parent.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise wrong_type(f"{where}.{key}", "a boolean", value)
+
+
+def opt_strs(parent: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """An array of strings; `()` when absent."""
+    value = parent.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise wrong_type(f"{where}.{key}", "an array", value)
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise wrong_type(f"{where}.{key}[{index}]", "a string", item)
+    return tuple(value)
