@@ -25,7 +25,7 @@ import json
 import logging
 import mimetypes
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,8 @@ logger = logging.getLogger("symbot.services")
 MAX_ATTACHMENT_BYTES = 100 * 1024 * 1024
 """The largest attachment `download` accepts by default (decoded size)."""
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 Upload = tuple[str, bytes] | Path
 """A file to attach: `(file name, content)`, or the path of a file to read."""
 
@@ -64,7 +66,7 @@ def _millis(moment: int | datetime, what: str) -> int:
     if isinstance(moment, datetime):
         if moment.tzinfo is None:
             raise ValueError(f"{what} must be an aware datetime (with a tzinfo), or epoch ms")
-        return int(moment.timestamp() * 1000)
+        return (moment - _EPOCH) // timedelta(milliseconds=1)  # exact: no float rounding
     if isinstance(moment, bool) or not isinstance(moment, int) or moment < 0:
         raise ValueError(f"{what} must be a datetime or epoch milliseconds, not {moment!r}")
     return moment
@@ -263,11 +265,17 @@ class Messages:
             f"/agent/v1/stream/{url_safe_id(stream_id)}/attachment",
             subject=f"attachment {attachment_id!r} of message {message_id!r}",
             lookup=True,
-            max_bytes=(max_bytes + 2) // 3 * 4 + 1024,  # base64, with room for line breaks
+            max_bytes=_encoded_size(max_bytes),
             params={"fileId": attachment_id, "messageId": url_safe_id(message_id)},
         )
         assert response is not None  # a lookup raises on 204
         return _base64_content(response, max_bytes)
+
+
+def _encoded_size(size: int) -> int:
+    """The most base64 text `size` bytes can take, with a line break every 76 characters."""
+    encoded = (size + 2) // 3 * 4
+    return encoded + encoded // 38 + 4
 
 
 def _base64_content(response: httpx.Response, max_bytes: int) -> bytes:
