@@ -45,6 +45,7 @@ BUTTON_STYLES = frozenset(("primary", "secondary", "tertiary", "destructive"))
 """The `class` values Symphony gives buttons."""
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,256}")
+_ATTRIBUTE_WHITESPACE = str.maketrans({"\n": "&#10;", "\t": "&#9;"})  # else read back as spaces
 _ACTION_BUTTON = re.compile(r'<button\b[^>]*\btype="action"')
 
 
@@ -66,7 +67,8 @@ def _attributes(**values: str | int | bool | None) -> str:
         if value is None or value is False:
             continue
         text = "true" if value is True else str(value)
-        parts.append(f' {name.replace("_", "-")}="{escape(text)}"')
+        value_ml = escape(text).translate(_ATTRIBUTE_WHITESPACE)
+        parts.append(f' {name.replace("_", "-")}="{value_ml}"')
     return "".join(parts)
 
 
