@@ -10,7 +10,10 @@ from attrs import field, frozen
 
 from symbot.emulator._feeds import AgentApiError
 
-__all__ = ["FormData", "UploadedFile", "parse_form_data"]
+__all__ = ["FILE_FIELDS", "FormData", "UploadedFile", "parse_form_data"]
+
+FILE_FIELDS = frozenset(("attachment", "preview"))
+"""Fields that carry files, even when a client leaves out the file name."""
 
 
 @frozen
@@ -61,8 +64,8 @@ def parse_form_data(content_type: str | None, body: bytes) -> FormData:
         if not isinstance(name, str) or not isinstance(payload, bytes):
             continue
         filename = part.get_filename()
-        if filename is None:
+        if filename is None and name not in FILE_FIELDS:
             fields[name] = payload.decode(part.get_content_charset() or "utf-8", "replace")
         else:
-            files.append(UploadedFile(name, filename, part.get_content_type(), payload))
+            files.append(UploadedFile(name, filename or "", part.get_content_type(), payload))
     return FormData(fields, tuple(files))
