@@ -150,7 +150,7 @@ def test_on_form_refuses_what_cannot_be_a_form_id_or_button() -> None:
         on_form("order", action="")
     with pytest.raises(TypeError, match="async"):
 
-        @on_form("order")
+        @on_form("order")  # type: ignore[type-var]
         def not_async(submission: FormSubmission) -> None: ...
 
 

@@ -79,7 +79,7 @@ async def test_room_settings_are_checked_before_any_request(
     with pytest.raises(TypeError, match="unknown room setting 'colour'"):
         await streams.create_room("Ops", colour="red")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="public must be True or False"):
-        await streams.create_room("Ops", public="yes")  # type: ignore[typeddict-item]
+        await streams.create_room("Ops", public="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="non-empty name"):
         await streams.create_room(" ")
     assert emu.received_requests("/pod/v3/room") == []
