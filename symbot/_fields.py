@@ -15,6 +15,7 @@ __all__ = [
     "describe",
     "opt_bool",
     "opt_int",
+    "opt_ints",
     "opt_object",
     "opt_objects",
     "opt_str",
@@ -84,24 +85,6 @@ def opt_int(parent: Mapping[str, Any], key: str, where: str) -> int | None:
     raise wrong_type(f"{where}.{key}", "an integer", value)
 
 
-def opt_objects(
-    parent: Mapping[str, Any], key: str, where: str
-) -> list[tuple[Mapping[str, Any], str]]:
-    """(item, its path) for each object of the array `parent[key]`; none when absent."""
-    value = parent.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise wrong_type(f"{where}.{key}", "an array", value)
-    items = []
-    for index, item in enumerate(value):
-        path = f"{where}.{key}[{index}]"
-        if not isinstance(item, Mapping):
-            raise wrong_type(path, "an object", item)
-        items.append((item, path))
-    return items
-
-
 def opt_bool(parent: Mapping[str, Any], key: str, where: str) -> bool | None:
     value = parent.get(key)
     if value is None or isinstance(value, bool):
@@ -109,14 +92,40 @@ def opt_bool(parent: Mapping[str, Any], key: str, where: str) -> bool | None:
     raise wrong_type(f"{where}.{key}", "a boolean", value)
 
 
-def opt_strs(parent: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-    """An array of strings; `()` when absent."""
+def _items(parent: Mapping[str, Any], key: str, where: str) -> list[tuple[Any, str]]:
+    """(item, its path) for each item of the array `parent[key]`; none when absent."""
     value = parent.get(key)
     if value is None:
-        return ()
+        return []
     if not isinstance(value, list):
         raise wrong_type(f"{where}.{key}", "an array", value)
-    for index, item in enumerate(value):
+    return [(item, f"{where}.{key}[{index}]") for index, item in enumerate(value)]
+
+
+def opt_objects(
+    parent: Mapping[str, Any], key: str, where: str
+) -> list[tuple[Mapping[str, Any], str]]:
+    """(object, its path) for each item of the array `parent[key]`; none when absent."""
+    found = _items(parent, key, where)
+    for item, path in found:
+        if not isinstance(item, Mapping):
+            raise wrong_type(path, "an object", item)
+    return found
+
+
+def opt_strs(parent: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """An array of strings; `()` when absent."""
+    found = _items(parent, key, where)
+    for item, path in found:
         if not isinstance(item, str):
-            raise wrong_type(f"{where}.{key}[{index}]", "a string", item)
-    return tuple(value)
+            raise wrong_type(path, "a string", item)
+    return tuple(item for item, _ in found)
+
+
+def opt_ints(parent: Mapping[str, Any], key: str, where: str) -> tuple[int, ...]:
+    """An array of integers (booleans refused); `()` when absent."""
+    found = _items(parent, key, where)
+    for item, path in found:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise wrong_type(path, "an integer", item)
+    return tuple(item for item, _ in found)

@@ -86,8 +86,8 @@ def test_a_form_is_what_the_elements_reference_describes() -> None:
         reset_button(),
     )
     assert isinstance(built, MessageML)
-    assert built.startswith('<form id="order"><text-field name="name" required="true"')
-    assert 'maxlength="40" pattern="[A-Z].*" pattern-error-message="Caps"' in built
+    assert built.startswith('<form id="order"><text-field name="name" maxlength="40"')
+    assert 'required="true" pattern="[A-Z].*" pattern-error-message="Caps">' in built
     assert "<textarea" in built
     assert "line 1\nline 2</textarea>" in built
     assert '<select name="size" data-placeholder="Pick">' in built

@@ -88,6 +88,24 @@ def _length(value: int | None, what: str) -> int | None:
     return value
 
 
+def _text_input(
+    tag: str,
+    name: str,
+    value: str,
+    min_length: int | None,
+    max_length: int | None,
+    **attributes: str | bool | None,
+) -> MessageML:
+    """`<tag name=… …>value</tag>`: a text field or area, its name and lengths checked."""
+    body = _attributes(
+        name=_checked_name(name, "field name"),
+        minlength=_length(min_length, "min_length"),
+        maxlength=_length(max_length, "max_length"),
+        **attributes,
+    )
+    return MessageML(f"<{tag}{body}>{escape(value)}</{tag}>")
+
+
 def text_field(
     name: str,
     value: str = "",
@@ -104,19 +122,20 @@ def text_field(
 ) -> MessageML:
     """A one-line `<text-field>`; `value` is its initial text, `masked` hides what is typed,
     `pattern` is a regular expression the value must match (`pattern_error` says why not)."""
-    attributes = _attributes(
-        name=_checked_name(name, "field name"),
+    return _text_input(
+        "text-field",
+        name,
+        value,
+        min_length,
+        max_length,
         label=label,
         placeholder=placeholder,
         title=title,
         required=required,
         masked=masked,
-        minlength=_length(min_length, "min_length"),
-        maxlength=_length(max_length, "max_length"),
         pattern=pattern,
         pattern_error_message=pattern_error,
     )
-    return MessageML(f"<text-field{attributes}>{escape(value)}</text-field>")
 
 
 def text_area(
@@ -131,16 +150,17 @@ def text_area(
     max_length: int | None = None,
 ) -> MessageML:
     """A multi-line `<textarea>`; `value` is its initial text (newlines kept)."""
-    attributes = _attributes(
-        name=_checked_name(name, "field name"),
+    return _text_input(
+        "textarea",
+        name,
+        value,
+        min_length,
+        max_length,
         label=label,
         placeholder=placeholder,
         title=title,
         required=required,
-        minlength=_length(min_length, "min_length"),
-        maxlength=_length(max_length, "max_length"),
     )
-    return MessageML(f"<textarea{attributes}>{escape(value)}</textarea>")
 
 
 def dropdown(

@@ -29,11 +29,11 @@ from symbot._fields import (
     FieldError,
     opt_bool,
     opt_int,
+    opt_ints,
     opt_object,
     opt_objects,
     opt_str,
     req_str,
-    wrong_type,
 )
 from symbot.client import SymphonyClient
 from symbot.services._calls import Calls, expect, url_safe_id
@@ -157,18 +157,6 @@ def _room_attributes(values: Mapping[str, object]) -> dict[str, Any]:
     return body
 
 
-def _ints(parent: Mapping[str, Any], key: str, where: str) -> tuple[int, ...]:
-    value = parent.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise wrong_type(f"{where}.{key}", "an array", value)
-    for index, item in enumerate(value):
-        if isinstance(item, bool) or not isinstance(item, int):
-            raise wrong_type(f"{where}.{key}[{index}]", "an integer", item)
-    return tuple(value)
-
-
 def read_stream_info(raw: Mapping[str, Any], where: str = "") -> StreamInfo:
     kind = opt_object(raw, "streamType", where)
     conversation = opt_object(raw, "streamAttributes", where) or {}
@@ -181,7 +169,7 @@ def read_stream_info(raw: Mapping[str, Any], where: str = "") -> StreamInfo:
         opt_bool(raw, "crossPod", where),
         opt_str(raw, "origin", where),
         opt_int(raw, "lastMessageDate", where),
-        _ints(conversation, "members", f"{where}.streamAttributes"),
+        opt_ints(conversation, "members", f"{where}.streamAttributes"),
     )
 
 

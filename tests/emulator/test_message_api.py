@@ -9,11 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from symbot.emulator import Emulator
-
 from . import spec_shapes as spec
-from .support import ALICE, BOT, KeyPairs, RsaLogin, assert_refused
-from .test_pod_api import Pod, ok
+from .support import ALICE, BOT, Pod, assert_refused, ok
 
 pytestmark = pytest.mark.anyio
 
@@ -23,14 +20,6 @@ FORM = (
     '<button name="place">Place</button><button name="cancel">Cancel</button>'
     "</form></messageML>"
 )
-
-
-@pytest.fixture
-async def pod(emu: Emulator, http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin) -> Pod:
-    pod = Pod(emu, http, keys)
-    pod.headers[BOT] = await rsa_login(http, BOT, keys[0].private_key_pem)
-    pod.headers[ALICE] = await rsa_login(http, ALICE, keys[1].private_key_pem)
-    return pod
 
 
 async def create(

@@ -4,59 +4,12 @@ each change puts into the datafeeds."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import anyio
-import httpx
 import pytest
 
-from symbot.emulator import Emulator
-
 from . import spec_shapes as spec
-from .support import ALICE, BOT, GUARD, KeyPairs, RsaLogin, assert_refused
+from .support import ALICE, BOT, Pod, assert_refused, ok
 
 pytestmark = pytest.mark.anyio
-
-
-class Pod:
-    """The in-process emulator with bot and alice logged in, and bob and carol around."""
-
-    def __init__(self, emu: Emulator, http: httpx.AsyncClient, keys: KeyPairs) -> None:
-        self.emu, self.http, self.keys = emu, http, keys
-        self.headers: dict[str, dict[str, str]] = {}
-        for name in ("bob", "carol"):
-            emu.add_user(name, public_key_pem=keys[2].public_key_pem)
-        self.feeds = {name: emu.feed_store.create(name).feed_id for name in (BOT, ALICE, "bob")}
-
-    def uid(self, username: str) -> int:
-        return self.emu.user(username).user_id
-
-    async def call(self, as_user: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        with anyio.fail_after(GUARD):
-            return await self.http.request(method, path, headers=self.headers[as_user], **kwargs)
-
-    async def events(self, username: str) -> list[dict[str, Any]]:
-        with anyio.fail_after(GUARD):
-            batch = await self.emu.feed_store.read(username, self.feeds[username], None)
-        events = batch.decoded()
-        for event in events:
-            spec.assert_shape(event, spec.V4Event, "event")
-        return events
-
-
-@pytest.fixture
-async def pod(emu: Emulator, http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin) -> Pod:
-    pod = Pod(emu, http, keys)
-    pod.headers[BOT] = await rsa_login(http, BOT, keys[0].private_key_pem)
-    pod.headers[ALICE] = await rsa_login(http, ALICE, keys[1].private_key_pem)
-    return pod
-
-
-def ok(response: httpx.Response, shape: Any) -> Any:
-    assert response.status_code == 200, response.text
-    body = response.json()
-    spec.assert_shape(body, shape)
-    return body
 
 
 # --- users ----------------------------------------------------------------------------------
