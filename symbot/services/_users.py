@@ -105,6 +105,12 @@ def _batches(values: Iterable[Any], what: str) -> list[list[str]]:
     return [items[i : i + MAX_BATCH] for i in range(0, len(items), MAX_BATCH)]
 
 
+def _some_of(values: list[str]) -> str:
+    """The first few values, for an error message."""
+    shown = ", ".join(values[:3])
+    return shown if len(values) <= 3 else f"{shown} and {len(values) - 3} more"
+
+
 def _user_ids(user_ids: Iterable[int]) -> list[int]:
     ids = list(user_ids)
     for user_id in ids:
@@ -131,7 +137,7 @@ class Users:
                 "pod",
                 "GET",
                 "/pod/v3/users",
-                subject=f"users with {key} {', '.join(batch)}",
+                subject=f"users with {key} {_some_of(batch)}",
                 read=_user_list,
                 empty=list,
                 params=params,
