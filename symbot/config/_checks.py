@@ -14,7 +14,20 @@ from typing import Any
 
 from symbot.errors import ConfigError
 
-__all__ = ["Check", "at_least", "boolean", "fraction", "integer_at_least", "number"]
+__all__ = [
+    "MAX_SECONDS",
+    "Check",
+    "at_least",
+    "boolean",
+    "fraction",
+    "integer_at_least",
+    "number",
+    "seconds",
+]
+
+MAX_SECONDS = 30 * 24 * 3600.0
+"""The longest duration a setting may name: 30 days. Longer ones are typing mistakes, and
+the largest would overflow the timers of the OS or the event loop long after start-up."""
 
 Check = Callable[[Any, Any, Any], None]
 
@@ -41,6 +54,23 @@ def at_least(name: str, minimum: float, *, strict: bool = True, integer: bool = 
         if found < minimum or (strict and found == minimum):
             bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
             raise ConfigError(name, f"must be {bound}, got {value!r}", f"use a value {bound}")
+
+    return check
+
+
+def seconds(name: str, *, zero: bool = False) -> Check:
+    """A duration: more than 0 seconds (or 0 itself when `zero`), at most `MAX_SECONDS`;
+    None passes (an unset optional key)."""
+    positive = at_least(name, 0, strict=not zero)
+
+    def check(instance: Any, attribute: Any, value: Any) -> None:
+        positive(instance, attribute, value)
+        if value is not None and value > MAX_SECONDS:
+            raise ConfigError(
+                name,
+                f"must be at most {MAX_SECONDS:.0f} seconds (30 days), got {value!r}",
+                "give the duration in seconds",
+            )
 
     return check
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from attrs import Factory, field, frozen
 
-from symbot.config._checks import Check, at_least, boolean, fraction
+from symbot.config._checks import Check, boolean, fraction, seconds
 from symbot.config._credentials import CertificateAuth, Credentials, RsaJwtAuth
 from symbot.config._loading import describe, load_env, load_file
 from symbot.config._retry import RetryPolicy
@@ -172,10 +172,8 @@ class BotConfig:
     proxies: Mapping[str, str] = field(factory=dict, validator=_check_proxies, repr=_proxies_repr)
     timeouts: Timeouts = field(factory=Timeouts, validator=_section("timeouts", Timeouts))
     retry: RetryPolicy = field(factory=RetryPolicy, validator=_section("retry", RetryPolicy))
-    max_token_age: float | None = field(default=None, validator=at_least("max_token_age", 0))
-    refresh_margin: float = field(
-        default=60.0, validator=at_least("refresh_margin", 0, strict=False)
-    )
+    max_token_age: float | None = field(default=None, validator=seconds("max_token_age"))
+    refresh_margin: float = field(default=60.0, validator=seconds("refresh_margin", zero=True))
     refresh_jitter: float = field(default=0.1, validator=fraction("refresh_jitter", "0.1"))
     datafeed: DatafeedConfig = field(factory=DatafeedConfig, validator=_check_datafeed)
     bot: BotSettings = field(factory=BotSettings, validator=_section("bot", BotSettings))

@@ -9,7 +9,7 @@ import random
 
 from attrs import field, frozen
 
-from symbot.config._checks import at_least, fraction
+from symbot.config._checks import at_least, fraction, seconds
 from symbot.errors import ConfigError
 
 __all__ = ["RetryPolicy"]
@@ -34,8 +34,8 @@ class RetryPolicy:
     (the datafeed loop); HTTP calls use the finite default.
     """
 
-    initial: float = field(default=0.5, validator=at_least("retry.initial", 0))
-    maximum: float = field(default=30.0, validator=at_least("retry.maximum", 0))
+    initial: float = field(default=0.5, validator=seconds("retry.initial"))
+    maximum: float = field(default=30.0, validator=seconds("retry.maximum"))
     multiplier: float = field(default=2.0, validator=at_least("retry.multiplier", 1, strict=False))
     jitter: float = field(default=0.5, validator=fraction("retry.jitter", "0.5"))
     max_attempts: int | None = field(default=5, validator=_check_attempts)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import httpx
 from attrs import field, frozen
 
-from symbot.config._checks import at_least, boolean, integer_at_least
+from symbot.config._checks import at_least, boolean, integer_at_least, seconds
 from symbot.errors import ConfigError
 
 __all__ = ["MAX_TAG_LENGTH", "ROLES", "BotSettings", "DatafeedConfig", "Role", "Timeouts"]
@@ -42,11 +42,11 @@ class Timeouts:
     """Seconds. `connect` for every role; the others are each role's read timeout. The agent's
     must exceed the datafeed long-poll (~30 s)."""
 
-    connect: float = field(default=10.0, validator=at_least("timeouts.connect", 0))
-    pod: float = field(default=30.0, validator=at_least("timeouts.pod", 0))
-    agent: float = field(default=45.0, validator=at_least("timeouts.agent", 0))
-    key_manager: float = field(default=30.0, validator=at_least("timeouts.key_manager", 0))
-    session_auth: float = field(default=30.0, validator=at_least("timeouts.session_auth", 0))
+    connect: float = field(default=10.0, validator=seconds("timeouts.connect"))
+    pod: float = field(default=30.0, validator=seconds("timeouts.pod"))
+    agent: float = field(default=45.0, validator=seconds("timeouts.agent"))
+    key_manager: float = field(default=30.0, validator=seconds("timeouts.key_manager"))
+    session_auth: float = field(default=30.0, validator=seconds("timeouts.session_auth"))
 
     def for_role(self, role: Role) -> httpx.Timeout:
         read: float = getattr(self, role)
@@ -62,9 +62,9 @@ class DatafeedConfig:
     warning and counted in `Bot.stats.slow_batches`, since another instance may get it again."""
 
     tag: str | None = field(default=None, validator=_check_tag)
-    read_timeout: float = field(default=45.0, validator=at_least("datafeed.read_timeout", 0))
+    read_timeout: float = field(default=45.0, validator=seconds("datafeed.read_timeout"))
     visibility_timeout: float = field(
-        default=30.0, validator=at_least("datafeed.visibility_timeout", 0)
+        default=30.0, validator=seconds("datafeed.visibility_timeout")
     )
     include_invisible: bool = field(default=False, validator=boolean("datafeed.include_invisible"))
     delete_stale_on_403: bool = field(
@@ -87,9 +87,7 @@ class BotSettings:
     mention_required_in_rooms: bool = field(
         default=True, validator=boolean("bot.mention_required_in_rooms")
     )
-    stop_timeout: float = field(
-        default=10.0, validator=at_least("bot.stop_timeout", 0, strict=False)
-    )
+    stop_timeout: float = field(default=10.0, validator=seconds("bot.stop_timeout", zero=True))
     send_rate_per_stream: float | None = field(
         default=None, validator=at_least("bot.send_rate_per_stream", 0)
     )

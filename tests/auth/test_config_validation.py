@@ -34,6 +34,8 @@ AUTH = '[auth]\nusername = "bot"\nprivate_key = "bot.pem"\n'
         ("", "[retry]\nmax_attempts = -1", "retry.max_attempts", ">= 1"),
         ("", "[timeouts]\nagent = nan", "timeouts.agent", "finite"),
         ("", "[timeouts]\nconnect = 0", "timeouts.connect", "> 0"),
+        ("", "[timeouts]\npod = 1e12", "timeouts.pod", "at most 2592000 seconds"),
+        ("max_token_age = 2_600_000", "", "max_token_age", "30 days"),
         ("", "[datafeed]\nread_timeout = -inf", "datafeed.read_timeout", "finite"),
         ("", "[datafeed]\ntag = ''", "datafeed.tag", "non-empty"),
         ("", f"[datafeed]\ntag = '{'t' * 101}'", "datafeed.tag", "at most 100"),
