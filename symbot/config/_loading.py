@@ -75,7 +75,8 @@ class ConfigKey:
     """One configuration key, for loading and for documentation.
 
     `kind` is str, path, key (a path or PEM text), float, int, bool, or float?/int?/bool?
-    (may be unset). A `secret` key's value is never shown in an error, only its type."""
+    (may be unset). A `secret` key's value is never shown: a value of the wrong type goes on
+    to the checks of `RsaJwtAuth`, `CertificateAuth` or the URLs, which name its type only."""
 
     key: str
     kind: str
@@ -268,25 +269,12 @@ def _coerce(spec: ConfigKey, value: Any, base_dir: Path, origin: str) -> Any:
         if kind == "path" or (kind == "key" and is_path_text(value)):
             path = Path(value).expanduser()
             return path if path.is_absolute() else base_dir / path
-        return value  # PEM text, or a value `RsaJwtAuth` refuses without showing it
+        return value  # PEM text, or a value the credentials refuse without showing it
+    if spec.secret:  # refused by the checks of the credentials and URLs, which show no value
+        return value
     expected = _EXPECTED.get(kind, "a string")
-    shown = _a(type(value).__name__) if spec.secret else repr(value)[:80]
-    raise ConfigError(spec.key, f"{origin} gives {shown}, expected {expected}", _fix(spec))
-
-
-def _a(type_name: str) -> str:
-    names = {"int": "an integer", "float": "a number", "bool": "a boolean", "dict": "a table",
-             "list": "an array"}  # fmt: skip
-    return names.get(type_name, f"a {type_name}")
-
-
-def _fix(spec: ConfigKey) -> str:
-    expected = _EXPECTED.get(spec.kind.rstrip("?"), "a string")
-    if spec.secret and expected == "a string":
-        return (
-            f'quote it: {spec.key.rpartition(".")[2]} = "..." (TOML reads bare digits as a number)'
-        )
-    return f"set {spec.key} to {expected}"
+    problem = f"{origin} gives {repr(value)[:80]}, expected {expected}"
+    raise ConfigError(spec.key, problem, f"set {spec.key} to {expected}")
 
 
 def _number(value: Any, *, integer: bool) -> float | None:
