@@ -19,8 +19,8 @@ Redeliver                        raised by a handler to leave its batch unacknow
 ```
 
 Messages never contain a token, key or password: callers pass only names, URLs and
-status codes, and `redact()` scrubs anything that looks like a token from text that came
-from a server.
+status codes, and `redact()` scrubs anything that looks like a token, or a URL's password,
+from text that came from elsewhere.
 """
 
 from __future__ import annotations
@@ -52,14 +52,18 @@ _SECRETISH = re.compile(
 )
 
 
+_URL_PASSWORD = re.compile(r"(?<=://)([^/?#\s@:]*):[^/?#\s]*@")  # scheme://user:password@
+
+
 def redact(text: str) -> str:
-    """Replace anything in `text` that looks like a token, JWT or PEM block with `***`."""
+    """Replace anything in `text` that looks like a token, JWT or PEM block with `***`, and
+    the password of a URL (`http://user:***@proxy:3128`)."""
 
     def _sub(match: re.Match[str]) -> str:
         prefix = match.group(1)
         return f"{prefix}***" if prefix else "***"
 
-    return _SECRETISH.sub(_sub, text)
+    return _URL_PASSWORD.sub(r"\1:***@", _SECRETISH.sub(_sub, text))
 
 
 class SymbotError(Exception):

@@ -42,7 +42,7 @@ from symbot.emulator._users import EmulatedUser, UserRegistry
 
 __all__ = ["EmulatedUser", "Emulator", "emulator_config_toml"]
 
-IN_PROCESS_URL = "http://emulator.invalid"
+IN_PROCESS_URL = "https://emulator.invalid"  # no TLS happens in-process
 _T = TypeVar("_T")
 
 
