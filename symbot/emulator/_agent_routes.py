@@ -76,8 +76,14 @@ def agent_routes(feeds: FeedStore, streams: StreamStore) -> list[Route]:
 
     async def read_feed(request: Request) -> Response:
         ack_id = _optional_string(_json_object(request), "ackId")
-        batch = await feeds.read(_caller(request), request.params["feed_id"], ack_id)
-        return Response(200, batch.body(), (("content-type", "application/json"),))
+        feed_id = request.params["feed_id"]
+        batch = await feeds.read(_caller(request), feed_id, ack_id)
+        return Response(
+            200,
+            batch.body(),
+            (("content-type", "application/json"),),
+            on_undelivered=functools.partial(feeds.requeue_undelivered, feed_id, batch.ack_id),
+        )
 
     async def create_message(request: Request) -> Response:
         fields = parse_multipart(request.header("content-type"), request.body)

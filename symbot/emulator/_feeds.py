@@ -14,7 +14,11 @@ The model, which is what a real agent does as far as a client can observe:
   sees the events again, as on a real pod.
 - A read with nothing waiting long-polls up to `long_poll_timeout`, woken by new or re-queued
   events; it returns an empty batch (with an ackId) on timeout. A read cancelled while
-  waiting takes nothing, so no event is lost.
+  waiting (its client went away: the app cancels it) takes nothing and gives up its place in
+  line at once, so no event is lost or held back.
+- A batch whose answer could not be written (the connection closed first) is of no use to
+  anyone: `requeue_undelivered` puts it back at the front of the queue at once, rather than
+  after its visibility timeout.
 - A feed not read for `feed_ttl` expires (checked lazily); reading it is a 400. Reads while
   the user has more than `max_feeds_per_user` live feeds are refused with 403 (the spec puts
   the 403 on read: the client lists its feeds and deletes stale ones).
@@ -61,7 +65,7 @@ class FeedCounters:
 
     events_delivered: int = 0  # events handed out by reads, redeliveries included
     events_acked: int = 0
-    events_requeued: int = 0  # events put back after their batch's visibility timeout
+    events_requeued: int = 0  # events put back: visibility timeout, or answer undelivered
     events_dropped: int = 0  # events with no live feed, or lost with a deleted/expired feed
 
 
@@ -75,6 +79,7 @@ class FeedInfo:
     created_at: float  # epoch seconds
     pending: int  # events waiting to be delivered
     in_flight: int  # events delivered and not yet acknowledged
+    readers: int = 0  # reads in progress (long-polling or about to answer)
 
 
 @frozen
@@ -138,6 +143,7 @@ class _Feed:
             self.created_at,
             len(self.pending),
             self.in_flight_count(),
+            len(self.readers),
         )
 
 
@@ -257,6 +263,26 @@ class FeedStore:
             feed.notify()  # the next read in line may take what is pending
             feed.last_activity = self._clock()
 
+    def requeue_undelivered(self, feed_id: str, ack_id: str) -> None:
+        """Put the batch `ack_id` names back at the front of its feed's queue at once: the
+        answer carrying it could not be written, so no client has it. A no-op when the feed
+        is gone or the batch was acknowledged or re-queued already."""
+        feed = self._feeds.get(feed_id)
+        if feed is None:
+            return
+        index = _batch_index(feed, ack_id)
+        batch = feed.in_flight.pop(index, None) if index is not None else None
+        if batch is None:
+            return
+        feed.pending.extendleft(reversed(batch.events))
+        self.counters.events_requeued += len(batch.events)
+        feed.notify()
+        logger.debug(
+            "re-queued %d events on %s: their answer could not be written",
+            len(batch.events),
+            feed.feed_id,
+        )
+
     # -- internals ------------------------------------------------------------------------
 
     def _live_feed(self, feed_id: str, username: str | None) -> _Feed:
@@ -272,11 +298,8 @@ class FeedStore:
     def _acknowledge(self, feed: _Feed, ack_id: str | None) -> None:
         if not ack_id:
             return
-        prefix, _, number = ack_id.rpartition(".")
-        if prefix != feed.ack_prefix or not number.isdigit():
-            raise AgentApiError(400, f"invalid ackId for datafeed {feed.feed_id}")
-        index = int(number)
-        if not 1 <= index <= feed.acks_issued:
+        index = _batch_index(feed, ack_id)
+        if index is None:
             raise AgentApiError(400, f"invalid ackId for datafeed {feed.feed_id}")
         batch = feed.in_flight.pop(index, None)  # None: already acked or re-queued
         if batch is not None:
@@ -321,3 +344,12 @@ class FeedStore:
         del self._feeds[feed.feed_id]
         feed.notify()
         logger.debug("datafeed %s %s; %d events dropped", feed.feed_id, why, lost)
+
+
+def _batch_index(feed: _Feed, ack_id: str) -> int | None:
+    """The number of the batch `ack_id` names, if this feed issued it."""
+    prefix, _, number = ack_id.rpartition(".")
+    if prefix != feed.ack_prefix or not number.isdigit():
+        return None
+    index = int(number)
+    return index if 1 <= index <= feed.acks_issued else None

@@ -45,9 +45,13 @@ class Request:
 
 @frozen
 class Response:
+    """An answer. `on_undelivered` is called if it could not be written (the client left
+    first): a handler that handed something out with it (a datafeed batch) takes it back."""
+
     status: int
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
+    on_undelivered: Callable[[], None] | None = field(default=None, eq=False, repr=False)
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
@@ -56,6 +60,10 @@ class Response:
             json.dumps(payload).encode(),
             (("content-type", "application/json"), *headers),
         )
+
+    def undelivered(self) -> None:
+        if self.on_undelivered is not None:
+            self.on_undelivered()
 
     async def send(self, send: Send) -> None:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
