@@ -4,6 +4,7 @@ assertions on it that say, when they fail, what was expected and what the bot se
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -68,7 +69,7 @@ async def test_a_failed_assertion_says_what_was_expected_and_quotes_the_reply() 
         assert "mentions: bob" in message
         assert "'id': 7" in message
 
-        failures = {
+        failures: dict[str, Callable[[], Reply]] = {
             "text containing 'Goodbye'": lambda: reply.assert_contains("Hello", "Goodbye"),
             "text matching '^Bye'": lambda: reply.assert_matches("^Bye"),
             "mentions of alice, bob": lambda: reply.assert_mentions("alice", "bob"),
