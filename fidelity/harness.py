@@ -10,7 +10,8 @@ A step fails with `StepFailed(side, problem)`: "emulator" when it answered an er
 answer the BDK's OpenAPI models reject, or state the step does not find; "BDK" when the
 BDK's own code failed or did not answer; "harness" when the step itself is wrong (e.g. it
 never reached the routes it claims to prove). After the steps, every route the emulator
-serves must have been proved by a step, or be listed as one the BDK cannot call.
+serves must have been proved by a step, or be listed as one the BDK cannot call. What the
+report prints goes through `symbot.errors.redact`: no token or key reaches the log.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from benchmarks.bdk.harness import json_lines
 from benchmarks.bdk.protocol import bdk_settings
 from symbot.emulator import Emulator
 from symbot.emulator._http import Route
+from symbot.errors import redact
 
 __all__ = [
     "BOT",
@@ -344,9 +346,9 @@ async def run_fidelity(
                 print(f"        known BDK defect, tolerated: {defect.why}", file=out)
             if failed is not None:
                 failures += 1
-                print(f"        {failed}", file=out, flush=True)
+                print(f"        {redact(str(failed))}", file=out, flush=True)
                 if failed.side == "BDK":
-                    print(f"        BDK stderr: {bdk.stderr_tail()}", file=out, flush=True)
+                    print(f"        BDK stderr: {redact(bdk.stderr_tail())}", file=out, flush=True)
         uncovered = uncovered_routes(strict.app.routes, steps, not_callable)
     for name, why in sorted(not_callable.items()):
         print(f"  n/a   {name}: {why}", file=out)
