@@ -11,7 +11,8 @@ import functools
 import json
 from typing import Any
 
-from symbot.emulator._feeds import FEED_TYPE, AgentApiError, FeedInfo, FeedStore
+from symbot.emulator._asgi import DropConnection
+from symbot.emulator._feeds import FEED_TYPE, AgentApiError, FeedInfo, FeedStore, ReaderGone
 from symbot.emulator._http import Handler, Request, Response, Route, error
 from symbot.emulator._streams import StreamStore, parse_multipart
 
@@ -77,7 +78,12 @@ def agent_routes(feeds: FeedStore, streams: StreamStore) -> list[Route]:
     async def read_feed(request: Request) -> Response:
         ack_id = _optional_string(_json_object(request), "ackId")
         feed_id = request.params["feed_id"]
-        batch = await feeds.read(_caller(request), feed_id, ack_id)
+        try:
+            batch = await feeds.read(
+                _caller(request), feed_id, ack_id, client_gone=request.disconnected
+            )
+        except ReaderGone:
+            raise DropConnection from None  # nobody to answer: close, quietly
         return Response(
             200,
             batch.body(),

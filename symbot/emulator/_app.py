@@ -5,13 +5,12 @@ count it, inject a fault if a rule matches (a proxy in front of the service), ro
 (404 unknown path, 405 wrong method), check its tokens (401), then run the handler with
 `request.username` set.
 
-A client that goes away is noticed as a real server notices it: the handler still running
-for it is cancelled as soon as the server reports `http.disconnect` (a long-poll read gives
-up its place in line at once), and an answer that cannot be written (the server's `send`
-raises an `OSError`, as ASGI 2.4 specifies, or is cancelled) is handed back to whoever made
-it (`Response.on_undelivered`: a datafeed batch goes back to the front of its queue).
-In-process, httpx's ASGI transport runs the app in the caller's task, so a caller that gives
-up cancels the handler directly.
+A client that goes away is noticed as a real server notices it: a handler that waits (the
+datafeed's long poll) watches `request.disconnected()` and gives up at once, and an answer
+that cannot be written (the server's `send` raises an `OSError`, as ASGI 2.4 specifies, or
+is cancelled) is handed back to whoever made it (`Response.on_undelivered`: a datafeed batch
+goes back to the front of its queue). In-process, httpx's ASGI transport runs the app in the
+caller's task, so a caller that gives up cancels the handler directly.
 
 Which tokens a path needs is decided here, by prefix, so route handlers never look at tokens:
 
@@ -144,9 +143,7 @@ class EmulatorApp:
         if scope["type"] != "http":
             return  # no websockets in Symphony's REST APIs
         request = await read_request(scope, receive)
-        response = await self._handle_while_connected(request, receive)
-        if response is None:
-            return  # the client went away: nobody to answer
+        response = await self.handle(request)
         if response.status == 401:
             self.counters.unauthorized += 1
         try:
@@ -156,33 +153,6 @@ class EmulatorApp:
         except BaseException:
             response.undelivered()
             raise
-
-    async def _handle_while_connected(self, request: Request, receive: Receive) -> Response | None:
-        """`handle(request)`, cancelled if the client disconnects first (then None)."""
-        response: Response | None = None
-        dropped = False
-        try:
-            async with anyio.create_task_group() as task_group:
-
-                async def cancel_on_disconnect() -> None:
-                    while (await receive())["type"] != "http.disconnect":
-                        pass
-                    task_group.cancel_scope.cancel()
-
-                task_group.start_soon(cancel_on_disconnect)
-                try:
-                    response = await self.handle(request)
-                except DropConnection:
-                    dropped = True  # re-raised below, not wrapped in an exception group
-                finally:
-                    task_group.cancel_scope.cancel()
-        except BaseException:  # cancelled from outside after the handler answered
-            if response is not None:
-                response.undelivered()
-            raise
-        if dropped:
-            raise DropConnection
-        return response
 
     async def handle(self, request: Request) -> Response:
         """The response to `request`; raises DropConnection for an injected drop."""

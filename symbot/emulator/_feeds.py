@@ -14,8 +14,8 @@ The model, which is what a real agent does as far as a client can observe:
   sees the events again, as on a real pod.
 - A read with nothing waiting long-polls up to `long_poll_timeout`, woken by new or re-queued
   events; it returns an empty batch (with an ackId) on timeout. A read cancelled while
-  waiting (its client went away: the app cancels it) takes nothing and gives up its place in
-  line at once, so no event is lost or held back.
+  waiting, or whose client goes away meanwhile (`client_gone` returns: `ReaderGone`), takes
+  nothing and gives up its place in line at once, so no event is lost or held back.
 - A batch whose answer could not be written (the connection closed first) is of no use to
   anyone: `requeue_undelivered` puts it back at the front of the queue at once, rather than
   after its visibility timeout.
@@ -36,13 +36,21 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
 from attrs import define, field, frozen
 
-__all__ = ["FEED_TYPE", "AgentApiError", "FeedBatch", "FeedCounters", "FeedInfo", "FeedStore"]
+__all__ = [
+    "FEED_TYPE",
+    "AgentApiError",
+    "FeedBatch",
+    "FeedCounters",
+    "FeedInfo",
+    "FeedStore",
+    "ReaderGone",
+]
 
 logger = logging.getLogger("symbot.emulator")
 
@@ -57,6 +65,10 @@ class AgentApiError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class ReaderGone(Exception):
+    """A long-poll read whose client went away while it waited: it took nothing."""
 
 
 @define
@@ -223,10 +235,17 @@ class FeedStore:
                 feed.pending.append(text)
                 feed.notify()
 
-    async def read(self, username: str, feed_id: str, ack_id: str | None) -> FeedBatch:
+    async def read(
+        self,
+        username: str,
+        feed_id: str,
+        ack_id: str | None,
+        *,
+        client_gone: Callable[[], Awaitable[object]] | None = None,
+    ) -> FeedBatch:
         """Acknowledge the batch `ack_id` names (if any), then take the next batch, waiting up
         to `long_poll_timeout` for one. Raises AgentApiError 400 (unknown feed or ackId) or
-        403 (too many feeds)."""
+        403 (too many feeds), and ReaderGone if `client_gone()` returns while it waits."""
         feed = self._live_feed(feed_id, username)
         live = sum(1 for other in self._feeds.values() if other.username == username)
         if live > self.max_feeds_per_user:
@@ -256,7 +275,7 @@ class FeedStore:
                     next_requeue = min(batch.requeue_at for batch in feed.in_flight.values())
                     wait = min(wait, max(next_requeue - now, 0.0))
                 with anyio.move_on_after(wait):
-                    await feed.changed().wait()
+                    await _changed_or_gone(feed.changed(), client_gone)
             return self._take_batch(feed)
         finally:
             feed.readers.remove(me)
@@ -344,6 +363,30 @@ class FeedStore:
         del self._feeds[feed.feed_id]
         feed.notify()
         logger.debug("datafeed %s %s; %d events dropped", feed.feed_id, why, lost)
+
+
+async def _changed_or_gone(
+    changed: anyio.Event, client_gone: Callable[[], Awaitable[object]] | None
+) -> None:
+    """Wait for `changed`; raise ReaderGone if `client_gone()` returns first. The watch
+    costs a task only while a read actually waits, never on the hot path of a backlog."""
+    if client_gone is None:
+        await changed.wait()
+        return
+    gone = False
+    async with anyio.create_task_group() as task_group:
+
+        async def watch() -> None:
+            nonlocal gone
+            await client_gone()
+            gone = True
+            task_group.cancel_scope.cancel()
+
+        task_group.start_soon(watch)
+        await changed.wait()
+        task_group.cancel_scope.cancel()
+    if gone:
+        raise ReaderGone
 
 
 def _batch_index(feed: _Feed, ack_id: str) -> int | None:

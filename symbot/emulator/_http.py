@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
+import anyio
 from attrs import define, field, frozen
 
 from symbot.emulator._asgi import Receive, Scope, Send
@@ -30,6 +31,17 @@ class Request:
     scope: Scope = field(repr=False)
     params: dict[str, str] = field(factory=dict)
     username: str | None = None
+    receive: Receive | None = field(default=None, repr=False, eq=False)
+
+    async def disconnected(self) -> None:
+        """Return once the client has gone away (never, if the server cannot tell): a
+        handler that waits races its wait against this, as a real server drops the work
+        of a closed connection."""
+        if self.receive is None:
+            await anyio.sleep_forever()
+            return
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -133,4 +145,5 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         headers=headers,
         body=b"".join(chunks),
         scope=scope,
+        receive=receive,
     )
