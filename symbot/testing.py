@@ -46,7 +46,7 @@ from symbot._lifecycle import AsyncResource
 from symbot.auth import RsaJwtAuth
 from symbot.bot import Bot
 from symbot.config import BotConfig, BotSettings
-from symbot.emulator import EmulatedUser, Emulator, SentMessage
+from symbot.emulator import EmulatedUser, Emulator, SentMessage, StoredAttachment
 from symbot.messages import mentions_from_data, parse_entity_json
 
 __all__ = ["BotHarness", "Reply", "ServedBot", "in_process_config"]
@@ -93,6 +93,11 @@ class Reply:
     @property
     def message_id(self) -> str:
         return self.sent.message_id
+
+    @property
+    def attachments(self) -> tuple[StoredAttachment, ...]:
+        """The files the bot attached (name, content type, content)."""
+        return self.sent.attachments
 
     def assert_text(self, expected: str) -> Reply:
         """The text is exactly `expected` (what a person reads: markup gone, entities kept)."""

@@ -4,7 +4,12 @@
 async with Emulator() as emu:            # or in-process: emu.transport() + emu.base_url
     bot = emu.add_user("bot")             # RSA key pair generated; bot.private_key_pem
     emu.https_url, emu.ca_bundle          # one origin for every role, emulator CA
+    emu.send("alice", im, "hi", attachments=[("a.txt", b"...")])   # people act
+    emu.submit_form("alice", form_message_id, {"name": "Al"})     # a form comes back
 ```
+
+It serves the login, datafeed, message, user, stream, room and suppression endpoints a bot
+calls, with the spec's shapes and refusals, and emits the events a pod does.
 
 The emulator is the server side of every test and of the demo, so it does not borrow the
 client's view of the protocol: it has its own HTTP vocabulary, token store, datafeed model
@@ -18,7 +23,7 @@ from symbot.emulator._app import Counters, ReceivedRequest
 from symbot.emulator._ca import IssuedCertificate
 from symbot.emulator._core import Emulator, emulator_config_toml
 from symbot.emulator._feeds import FeedInfo
-from symbot.emulator._streams import SentMessage
+from symbot.emulator._streams import SentMessage, StoredAttachment
 from symbot.emulator._users import EmulatedUser
 
 __all__ = [
@@ -29,5 +34,6 @@ __all__ = [
     "IssuedCertificate",
     "ReceivedRequest",
     "SentMessage",
+    "StoredAttachment",
     "emulator_config_toml",
 ]
