@@ -9,9 +9,11 @@ reads one JSON request per line on stdin and answers one JSON line on stdout, in
 Requests (`id` is echoed back):
 - `{"op": "open", "bdk": NAME, "settings": {...}}`: a `SymphonyBdk` from that configuration
   (the content of a BDK config file), entered as an async context manager;
-- `{"op": "call", "bdk": NAME, "target": "messages.send_message", "args": [...]}`: walk the
-  dotted path from the BDK object, calling each service factory on the way
-  (`bdk.messages()`), call the last attribute with the arguments, await what needs awaiting;
+- `{"op": "call", "bdk": NAME, "target": "messages.send_message", "args": [...], "kwargs":
+  {...}}`: walk the dotted path from the BDK object, calling each service factory on the way
+  (`bdk.messages()`), call the last attribute with the arguments, await what needs awaiting.
+  An argument `{"$model": "pod_model.stream_filter.StreamFilter", "fields": {...}}` becomes
+  that model of the BDK, built with its own `from_dict`;
 - `{"op": "api", "bdk": NAME, "api": "agent_api.datafeed_api.DatafeedApi", "client":
   "agent", "method": ..., "kwargs": {...}}`: a generated API class of the BDK on the BDK's
   own client for that role, with the bot session's tokens added where the method takes them;
@@ -30,6 +32,7 @@ BDK's own code) or "harness" (a request this executor or the BDK's argument chec
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib
 import inspect
 import json
@@ -85,7 +88,7 @@ class Executor:
             obj = obj() if callable(obj) else obj
         value = getattr(obj, last)
         if callable(value):
-            value = value(*(args or []), **(kwargs or {}))
+            value = value(*models(args or []), **models(kwargs or {}))
         if inspect.isawaitable(value):
             value = await value
         return jsonable(value)
@@ -141,10 +144,26 @@ class Executor:
         await self.bdks.pop(bdk).__aexit__(None, None, None)
 
 
+def models(value: Any) -> Any:
+    """Arguments with each `{"$model": path, "fields": {...}}` built as the BDK's model."""
+    if isinstance(value, dict) and "$model" in value:
+        module_name, _, class_name = value["$model"].rpartition(".")
+        module = importlib.import_module(f"symphony.bdk.gen.{module_name}")
+        return getattr(module, class_name).from_dict(value.get("fields", {}))
+    if isinstance(value, list):
+        return [models(item) for item in value]
+    if isinstance(value, dict):
+        return {key: models(item) for key, item in value.items()}
+    return value
+
+
 def jsonable(value: Any) -> Any:
-    """The BDK's models as their JSON (by alias), recursively; other values as they are."""
+    """The BDK's models as their JSON (by alias), recursively; bytes as `{"$base64": ...}`;
+    other values as they are."""
     if hasattr(value, "to_dict"):
         return value.to_dict()
+    if isinstance(value, bytes | bytearray):
+        return {"$base64": base64.b64encode(value).decode("ascii")}
     if isinstance(value, list | tuple):
         return [jsonable(item) for item in value]
     if isinstance(value, dict):

@@ -43,6 +43,7 @@ __all__ = [
     "Run",
     "Step",
     "StepFailed",
+    "model",
     "route_name",
     "run_fidelity",
     "uncovered_routes",
@@ -171,6 +172,7 @@ class Run:
     bdk: BdkProcess
     workdir: Path
     im: str
+    places: dict[str, str] = field(factory=dict)  # streams a step made, for later steps
     defects: list[KnownDefect] = field(factory=list)  # met during the current step
 
     def settings(self, emulator: Emulator, *, certificate: bool = False) -> dict[str, Any]:
@@ -188,9 +190,10 @@ class Run:
     async def open(self, bdk: str, settings: dict[str, Any]) -> None:
         await self._result("open", bdk=bdk, settings=settings)
 
-    async def call(self, bdk: str, target: str, *args: Any) -> Any:
-        """`target` ("messages.send_message") called on the BDK `bdk` with `args`."""
-        return await self._result("call", bdk=bdk, target=target, args=list(args))
+    async def call(self, bdk: str, target: str, *args: Any, **kwargs: Any) -> Any:
+        """`target` ("messages.send_message") called on the BDK `bdk` with the arguments
+        (`model(...)` for the BDK's models)."""
+        return await self._result("call", bdk=bdk, target=target, args=list(args), kwargs=kwargs)
 
     async def api(
         self,
@@ -267,6 +270,12 @@ class Run:
     def expect(self, holds: bool, problem: str, *, side: str = "emulator") -> None:
         if not holds:
             raise StepFailed(side, problem)
+
+
+def model(path: str, /, **fields: Any) -> dict[str, Any]:
+    """An argument that the executor builds as the BDK's model at `path` (under
+    `symphony.bdk.gen`, e.g. "pod_model.stream_filter.StreamFilter") from `fields`."""
+    return {"$model": path, "fields": fields}
 
 
 def route_name(route: Route) -> str:

@@ -13,9 +13,11 @@ and states what must hold with `run.expect(condition, problem, side=...)`.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fidelity.harness import BOT, PERSON, KnownDefect, Run, Step
+from fidelity.harness import BOT, PERSON, KnownDefect, Run, Step, model
 from symbot.emulator._auth_routes import (
     CERTIFICATE_LOGIN_NOTICE,
     KM_CERT_LOGIN,
@@ -35,6 +37,7 @@ StepFunction = Callable[[Run], Awaitable[None]]
 
 FEEDS = "/agent/v5/datafeeds"
 SESSION_INFO = "GET /pod/v2/sessioninfo"
+STREAM_INFO = "GET /pod/v2/streams/{sid}/info"
 
 
 def step(name: str, *routes: str, on: str = "strict") -> Callable[[StepFunction], StepFunction]:
@@ -116,6 +119,147 @@ async def send_message(run: Run) -> None:
         answer.get("messageId") == stored.message_id,
         f"the answer names message {answer.get('messageId')!r}, stored {stored.message_id!r}",
     )
+
+
+ROOM_ATTRIBUTES = "pod_model.v3_room_attributes.V3RoomAttributes"
+
+
+@step("users: look up by id and by username", "GET /pod/v3/users")
+async def users_lookup(run: Run) -> None:
+    alice = run.strict.user(PERSON).user_id
+    by_id = await run.call("rsa", "users.list_users_by_ids", [alice])
+    by_name = await run.call("rsa", "users.list_users_by_usernames", [PERSON])
+    for answer in (by_id, by_name):
+        found = [(user.get("username"), user.get("id")) for user in answer.get("users") or []]
+        run.expect(found == [(PERSON, alice)], f"the lookup answered {answer!r}")
+
+
+@step("users: search", "POST /pod/v1/user/search")
+async def users_search(run: Run) -> None:
+    query = model("pod_model.user_search_query.UserSearchQuery", query="Alice")
+    answer = await run.call("rsa", "users.search_users", query)
+    found = [user.get("username") for user in answer.get("users") or []]
+    run.expect(PERSON in found, f"searching 'Alice' found {found}")
+
+
+@step("streams: create an IM, read a stream's info", "POST /pod/v1/im/create", STREAM_INFO)
+async def create_im(run: Run) -> None:
+    stream = await run.call("rsa", "streams.create_im", run.strict.user(PERSON).user_id)
+    members = set(run.strict.stream_store.stream(stream.get("id", "")).members)
+    run.expect(members == {BOT, PERSON}, f"the IM created has members {members}: {stream!r}")
+    info = await run.call("rsa", "streams.get_stream", stream["id"])
+    run.expect(
+        (info.get("id"), _nested(info, "streamType", "type")) == (stream["id"], "IM"),
+        f"the stream's info is {info!r}",
+    )
+
+
+@step(
+    "rooms: create, read, update",
+    "POST /pod/v3/room/create",
+    "GET /pod/v3/room/{id}/info",
+    "POST /pod/v3/room/{id}/update",
+)
+async def rooms(run: Run) -> None:
+    attributes = model(ROOM_ATTRIBUTES, name="Fidelity", description="made by the BDK")
+    created = await run.call("rsa", "streams.create_room", attributes)
+    room = _nested(created, "roomSystemInfo", "id")
+    run.expect(isinstance(room, str), f"the room created has no id: {created!r}")
+    run.places["room"] = room
+    info = await run.call("rsa", "streams.get_room_info", room)
+    run.expect(_nested(info, "roomAttributes", "name") == "Fidelity", f"room info: {info!r}")
+    change = model(ROOM_ATTRIBUTES, description="updated by the BDK")
+    updated = await run.call("rsa", "streams.update_room", room, change)
+    description = _nested(updated, "roomAttributes", "description")
+    run.expect(description == "updated by the BDK", f"the room after its update: {updated!r}")
+
+
+@step(
+    "room members: add, list, remove",
+    "POST /pod/v1/room/{id}/membership/add",
+    "GET /pod/v2/room/{id}/membership/list",
+    "POST /pod/v1/room/{id}/membership/remove",
+)
+async def room_members(run: Run) -> None:
+    room, alice = run.places["room"], run.strict.user(PERSON).user_id
+    await run.call("rsa", "streams.add_member_to_room", alice, room)
+    members = [
+        member.get("id") for member in await run.call("rsa", "streams.list_room_members", room)
+    ]
+    run.expect(alice in members, f"alice is not among the members {members}")
+    await run.call("rsa", "streams.remove_member_from_room", alice, room)
+    members = [
+        member.get("id") for member in await run.call("rsa", "streams.list_room_members", room)
+    ]
+    run.expect(alice not in members, f"alice is still among the members {members}")
+
+
+@step("streams: list the bot's rooms", "POST /pod/v1/streams/list")
+async def list_streams(run: Run) -> None:
+    rooms_only = model("pod_model.stream_filter.StreamFilter", streamTypes=[{"type": "ROOM"}])
+    streams = await run.call("rsa", "streams.list_streams", rooms_only)
+    ids = [stream.get("id") for stream in streams]
+    run.expect(run.places["room"] in ids and run.im not in ids, f"the rooms listed are {ids}")
+
+
+@step(
+    "messages: read one, list a stream's",
+    "GET /agent/v1/message/{id}",
+    "GET /agent/v4/stream/{sid}/message",
+)
+async def read_messages(run: Run) -> None:
+    sent = run.strict.send(PERSON, run.im, "for the history")
+    one = await run.call("rsa", "messages.get_message", sent["messageId"])
+    run.expect(one.get("messageId") == sent["messageId"], f"get_message answered {one!r}")
+    listed = [message.get("messageId") for message in await run.call(
+        "rsa", "messages.list_messages", run.im, 0
+    )]  # fmt: skip
+    run.expect(sent["messageId"] in listed, f"the IM's history lists {listed}")
+
+
+@step("messages: update", "POST /agent/v4/stream/{sid}/message/{mid}/update")
+async def update_message(run: Run) -> None:
+    draft = await run.call("rsa", "messages.send_message", run.im, "<messageML>draft</messageML>")
+    await run.call(
+        "rsa", "messages.update_message", run.im, draft["messageId"],
+        "<messageML>final</messageML>",
+    )  # fmt: skip
+    stored = run.strict.sent_messages()[-1]
+    run.expect(
+        (stored.text, stored.replacing) == ("final", draft["messageId"]),
+        f"the emulator stored {stored!r}",
+    )
+
+
+@step("messages: download an attachment", "GET /agent/v1/stream/{sid}/attachment")
+async def attachment(run: Run) -> None:
+    sent = run.strict.send(PERSON, run.im, "a file", attachments=[("notes.txt", b"fidelity")])
+    attachment_id = sent["attachments"][0]["id"]
+    body = await run.call(
+        "rsa", "messages.get_attachment", run.im, sent["messageId"], attachment_id
+    )
+    if isinstance(body, dict):  # bytes, passed on as {"$base64": ...}
+        body = base64.b64decode(body["$base64"])
+    content = base64.b64decode(body)
+    run.expect(content == b"fidelity", f"the attachment downloaded is {content!r}")
+
+
+@step("messages: suppress", "POST /pod/v1/admin/messagesuppression/{id}/suppress")
+async def suppress(run: Run) -> None:
+    # The bot's own message: others' need the Content Management role, as on a pod.
+    sent = await run.call("rsa", "messages.send_message", run.im, "<messageML>oops</messageML>")
+    answer = await run.call("rsa", "messages.suppress_message", sent["messageId"])
+    run.expect(
+        (answer.get("messageId"), answer.get("suppressed")) == (sent["messageId"], True),
+        f"suppression answered {answer!r}",
+    )
+
+
+def _nested(value: Any, *keys: str) -> Any:
+    """value[k1][k2]..., or None where a level is missing or not an object."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 EMPTY_204 = KnownDefect(
