@@ -86,6 +86,7 @@ class KeyLoadError(SymbotError):
     def __init__(self, source: str, problem: str, fix: str = "") -> None:
         self.source = source
         self.problem = problem
+        self.fix = fix
         super().__init__(f"{source}: {problem}" + (f". Fix: {fix}" if fix else ""))
 
 

@@ -167,6 +167,34 @@ async def test_certificate_logins_get_one_verdict_each(tmp_path: Path, check: Ch
     refusal = line(refused_out, "login     key manager: FAILED")
     assert f"POST {url}{KM_CERT_LOGIN} answered 401 for user 'bot'" in refusal
     assert "Check: that the client certificate" in refusal
+    assert "since March 2025 Symphony answers 401 to a certificate login that carries a " in (
+        refusal.replace("\n", " ")
+    )
+
+
+async def test_an_rsa_login_refusal_does_not_blame_a_content_type(
+    tmp_path: Path, check: Check
+) -> None:
+    async with Emulator() as emu:
+        emu.add_user("bot")
+        emu.add_user("impostor")
+        status, out = await check(rsa_config(emu, tmp_path, key_of="impostor"))
+    assert status == 1
+    assert "Content-Type" not in out
+
+
+async def test_a_missing_key_file_is_one_problem_with_one_fix(tmp_path: Path, check: Check) -> None:
+    config = tmp_path / "symbot.toml"
+    config.write_text(
+        'pod_url = "https://acme.symphony.com"\n[auth]\nusername = "bot"\n'
+        'private_key = "missing.pem"\n'
+    )
+    status, out = await check(config)
+    assert status == 1
+    keys = line(out, "keys      FAILED")
+    assert "missing.pem" in keys
+    assert out.count("Fix:") == 1, out
+    assert "Fix: check the path in auth.private_key" in keys
 
 
 async def test_a_login_that_needs_the_previous_key_passes_with_a_warning(

@@ -29,7 +29,13 @@ from typing import TextIO
 import httpx
 from attrs import evolve
 
-from symbot.auth import AuthProvider, EndpointAuthProvider, LoginRole, key_file_warnings
+from symbot.auth import (
+    AuthProvider,
+    CertificateLogin,
+    EndpointAuthProvider,
+    LoginRole,
+    key_file_warnings,
+)
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig
 from symbot.errors import (
@@ -45,6 +51,14 @@ from symbot.transport import Transport
 __all__ = ["check"]
 
 _STEP_WIDTH = 9
+
+CONTENT_TYPE_CAUSE = (
+    "or that nothing between the bot and the pod (a proxy, an API gateway) adds a Content-Type "
+    "header or a body to the login request: since March 2025 Symphony answers 401 to a "
+    "certificate login that carries a Content-Type (symbot sends none)"
+)
+"""A cause of a certificate-login 401 that the provider's hint cannot know about: Symphony's
+"backward compatibility breaking notice" on its Session Authenticate (Cert) page."""
 
 
 class _Report:
@@ -123,8 +137,11 @@ async def check(path: Path, out: TextIO) -> bool:
     config = evolve(config, retry=brief)
     try:
         client = SymphonyClient(config)
-    except (KeyLoadError, ConfigError) as exc:
-        return report.failed("keys", str(exc), "fix the key or certificate settings under [auth]")
+    except ConfigError as exc:
+        return report.failed("keys", f"{exc.field}: {exc.problem}", exc.fix)
+    except KeyLoadError as exc:
+        fix = exc.fix or "fix the key or certificate settings under [auth]"
+        return report.failed("keys", f"{exc.source}: {exc.problem}", fix)
     warnings = [] if config.auth is None else key_file_warnings(config.auth)
     report.step("keys", "\n".join(["credentials loaded", *(f"WARNING: {w}" for w in warnings)]))
     async with client:
@@ -155,7 +172,10 @@ async def _endpoint_login(
     try:
         answer = await provider.login_endpoint(transport, role)
     except AuthenticationError as refused:
-        return report.problem("login", _refusal(refused), refused.hint, label="Check", prefix=where)
+        hint = refused.hint
+        if isinstance(provider, CertificateLogin) and refused.status == 401:
+            hint += f"; {CONTENT_TYPE_CAUSE}"
+        return report.problem("login", _refusal(refused), hint, label="Check", prefix=where)
     except (TransportError, ApiError) as exc:
         return report.problem(
             "login", str(exc), _network_fix(config, config.url(role)), prefix=where

@@ -23,7 +23,7 @@ from symbot.emulator._app import Counters, ReceivedRequest
 from symbot.emulator._ca import IssuedCertificate
 from symbot.emulator._core import Emulator, emulator_config_toml
 from symbot.emulator._feeds import FeedInfo
-from symbot.emulator._streams import SentMessage
+from symbot.emulator._streams import SentMessage, StoredAttachment
 from symbot.emulator._users import EmulatedUser
 
 __all__ = [
@@ -34,5 +34,6 @@ __all__ = [
     "IssuedCertificate",
     "ReceivedRequest",
     "SentMessage",
+    "StoredAttachment",
     "emulator_config_toml",
 ]

@@ -7,10 +7,12 @@ they never look at tokens. Refusals are answered in the agent's error shape
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
-from symbot.emulator._feeds import FEED_TYPE, AgentApiError, FeedInfo, FeedStore
+from symbot.emulator._asgi import DropConnection
+from symbot.emulator._feeds import FEED_TYPE, AgentApiError, FeedInfo, FeedStore, ReaderGone
 from symbot.emulator._handling import caller, json_body, optional_string, routes_of
 from symbot.emulator._http import Handler, Request, Response, Route
 from symbot.emulator._multipart import parse_form_data
@@ -40,8 +42,19 @@ def agent_routes(feeds: FeedStore, streams: StreamStore) -> list[Route]:
 
     async def read_feed(request: Request) -> Response:
         ack_id = optional_string(json_body(request, dict, empty={}), "ackId")
-        batch = await feeds.read(caller(request), request.params["feed_id"], ack_id)
-        return Response(200, batch.body(), (("content-type", "application/json"),))
+        feed_id = request.params["feed_id"]
+        try:
+            batch = await feeds.read(
+                caller(request), feed_id, ack_id, client_gone=request.disconnected
+            )
+        except ReaderGone:
+            raise DropConnection from None  # nobody to answer: close, quietly
+        return Response(
+            200,
+            batch.body(),
+            (("content-type", "application/json"),),
+            on_undelivered=functools.partial(feeds.requeue_undelivered, feed_id, batch.ack_id),
+        )
 
     async def create_message(request: Request) -> Response:
         form = parse_form_data(request.header("content-type"), request.body)

@@ -3,8 +3,16 @@
 Every request goes through the same pipeline, in the order a real deployment applies it:
 count it, inject a fault if a rule matches (a proxy in front of the service), route it
 (404 unknown path, 405 wrong method), check its tokens (401), then run the handler with
-`request.username` set. Which tokens a path needs is decided here, by prefix, so route
-handlers never look at tokens:
+`request.username` set.
+
+A client that goes away is noticed as a real server notices it: a handler that waits (the
+datafeed's long poll) watches `request.disconnected()` and gives up at once, and an answer
+that cannot be written (the server's `send` raises an `OSError`, as ASGI 2.4 specifies, or
+is cancelled) is handed back to whoever made it (`Response.on_undelivered`: a datafeed batch
+goes back to the front of its queue). In-process, httpx's ASGI transport runs the app in the
+caller's task, so a caller that gives up cancels the handler directly.
+
+Which tokens a path needs is decided here, by prefix, so route handlers never look at tokens:
 
 - `/login/`, `/relay/`, `/sessionauth/`, `/keyauth/`, `/agent/v3/health`: none;
 - `/pod/...`: a live `sessionToken`;
@@ -138,7 +146,13 @@ class EmulatorApp:
         response = await self.handle(request)
         if response.status == 401:
             self.counters.unauthorized += 1
-        await response.send(send)
+        try:
+            await response.send(send)
+        except OSError:  # ASGI 2.4: the connection closed before the answer was written
+            response.undelivered()
+        except BaseException:
+            response.undelivered()
+            raise
 
     async def handle(self, request: Request) -> Response:
         """The response to `request`; raises DropConnection for an injected drop."""

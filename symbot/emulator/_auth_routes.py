@@ -4,10 +4,11 @@
   body `{"token": "<RS512 JWT>"}`, checked by `verify_login_jwt`; any failure is 401.
 - `POST /sessionauth/v1/authenticate` and `POST /keyauth/v1/authenticate`: the client
   certificate from the ASGI `tls` extension must be issued by the emulator CA (checked with
-  `cryptography`) and name a known user in its CN. A request body is refused (400) always;
-  a Content-Type header too unless `strict_content_type` is off (older clients send one).
-  No certificate, a foreign one or an unknown CN is 401. In-process there is no TLS, so
-  these endpoints always refuse there.
+  `cryptography`) and name a known user in its CN. No certificate, a foreign one or an
+  unknown CN is 401. In-process there is no TLS, so these endpoints always refuse there.
+  The request must carry no Content-Type and no body (see `CERTIFICATE_LOGIN_NOTICE`): a
+  Content-Type is 401 unless `strict_content_type` is off (older clients send one), a body
+  is 500 always, the statuses the service answers, each with a message saying why.
 - `GET /pod/v2/sessioninfo`: the caller as a UserV2. `GET /agent/v3/health`: `UP`, no auth.
 """
 
@@ -28,7 +29,7 @@ from symbot.emulator._http import Request, Response, Route, error
 from symbot.emulator._keys import UserKeys
 from symbot.emulator._tokens import LoginRefused, TokenKind, TokenStore, verify_login_jwt
 
-__all__ = ["AuthRoutes"]
+__all__ = ["CERTIFICATE_LOGIN_NOTICE", "AuthRoutes"]
 
 logger = logging.getLogger("symbot.emulator")
 
@@ -36,6 +37,15 @@ POD_LOGIN = "/login/pubkey/authenticate"
 KM_LOGIN = "/relay/pubkey/authenticate"
 SESSION_CERT_LOGIN = "/sessionauth/v1/authenticate"
 KM_CERT_LOGIN = "/keyauth/v1/authenticate"
+
+CERTIFICATE_LOGIN_NOTICE = (
+    "https://developers.symphony.com/restapi/main/bot-authentication/session-authenticate"
+)
+"""Symphony's Session Authenticate (Cert) page, whose "backward compatibility breaking notice"
+says: starting in March 2025, the request's Content-Type header must be empty and its body
+null. The service answers **401** when a Content-Type is sent and **500** when a body comes
+without one (reported by Point72's csp-adapter-symphony, November 2024); the emulator applies
+the rule, with those statuses, to both certificate login endpoints."""
 
 
 @define
@@ -76,16 +86,22 @@ class AuthRoutes:
 
     def _certificate_login(self, kind: TokenKind) -> Callable[[Request], Awaitable[Response]]:
         async def login(request: Request) -> Response:
-            if request.body:
-                return self._refuse(
-                    request, 400, "certificate authentication takes no request body; send none"
-                )
+            # The rule and the statuses are Symphony's: see CERTIFICATE_LOGIN_NOTICE.
             if self.strict_content_type and request.header("content-type") is not None:
                 return self._refuse(
                     request,
-                    400,
-                    "certificate authentication takes no Content-Type header; send none "
-                    "(or start the emulator with strict_content_type=False for older clients)",
+                    401,
+                    "certificate authentication takes no Content-Type header since March 2025 "
+                    f"({CERTIFICATE_LOGIN_NOTICE}); send none, or serve the emulator in lenient "
+                    "mode for older clients (Emulator(strict_content_type=False), "
+                    "symbot emulator --lenient-content-type)",
+                )
+            if request.body:
+                return self._refuse(
+                    request,
+                    500,
+                    "certificate authentication takes no request body since March 2025 "
+                    f"({CERTIFICATE_LOGIN_NOTICE}); send none",
                 )
             chain = _client_cert_chain(request)
             if not chain:
