@@ -41,6 +41,9 @@ class EmulatorOptions:
     users: Sequence[str] = ("alice", "bob")
     token_lifetime: float = 3600.0
     expiry_hint: bool = True
+    access_token_lifetime: float = 300.0
+    clock_offset: float = 0.0
+    app_id: str | None = None
     chat: bool = False
 
 
@@ -62,6 +65,22 @@ def _bot_public_key(options: EmulatorOptions, out: TextIO) -> tuple[Path, bytes]
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return path.resolve(), public
+
+
+def _app_key(emu: Emulator, options: EmulatorOptions) -> Path | None:
+    """`--app-id`: register the app with a key kept in `--dir` (made on the first run)."""
+    if options.app_id is None:
+        return None
+    path = options.directory / f"{options.app_id}-app-private-key.pem"
+    if not path.exists():
+        write_private_key(path, generate_key_pair(options.key_bits).private_key_pem)
+    public = (
+        load_private_key(path)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    emu.add_app(options.app_id, public_key_pem=public)
+    return path.resolve()
 
 
 def _certificate_toml(pod_url: str, ca: Path, cert: Path, key: Path) -> str:
@@ -94,10 +113,13 @@ async def serve_emulator(
         https_port=options.https_port,
         session_token_lifetime=lifetime,
         km_token_lifetime=lifetime,
-        authorization_token_lifetime=lifetime if options.expiry_hint else None,
+        authorization_token_lifetime=options.access_token_lifetime if options.expiry_hint else None,
+        access_token_lifetime=options.access_token_lifetime,
+        clock_offset=options.clock_offset,
     )
     bot = emu.add_user(options.bot_username, public_key_pem=public_key)
     people = [emu.add_user(name) for name in options.users]
+    app_key = _app_key(emu, options)
     ims = {person.username: emu.create_im(bot.username, person.username) for person in people}
     room = emu.create_room(ROOM, [*options.users, bot.username]) if people else None
     async with emu:
@@ -109,6 +131,8 @@ async def serve_emulator(
             username=bot.username,
             private_key=key_path,
             ca_bundle=ca.resolve(),
+            app_id=options.app_id,
+            app_private_key=app_key,
         )
         config = directory / "symbot.toml"
         config.write_text(rsa_toml, encoding="utf-8")
@@ -151,6 +175,10 @@ def _print_banner(
         lines.append(f"  user   {name}: IM with the bot {stream_id}")
     if room is not None:
         lines.append(f"  room   #{ROOM} {room}: {', '.join(options.users)} and the bot")
+    if options.app_id is not None:
+        lines.append(f"  app    {options.app_id}: may act on behalf of every user (OBO)")
+    if options.clock_offset:
+        lines.append(f"  clock  {options.clock_offset:+g} s from this machine's")
     lines += [
         f"  tokens live {options.token_lifetime:g} s",
         "",

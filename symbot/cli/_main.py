@@ -75,6 +75,9 @@ def _emulator(args: argparse.Namespace) -> int:
         users=[name for name in args.users.split(",") if name.strip()],
         token_lifetime=args.token_lifetime,
         expiry_hint=not args.no_expiry_hint,
+        access_token_lifetime=args.access_token_lifetime,
+        clock_offset=args.clock_offset,
+        app_id=args.app_id,
         chat=args.chat,
     )
     try:
@@ -226,7 +229,22 @@ def _build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--no-expiry-hint",
         action="store_true",
-        help="issue no authorizationToken (bots then need max_token_age)",
+        help="issue no authorizationToken (the short-lived access token of login answers)",
+    )
+    emulator.add_argument(
+        "--access-token-lifetime",
+        type=float,
+        default=300.0,
+        help="seconds access tokens (authorizationToken, /login/idm/tokens) live (default 300)",
+    )
+    emulator.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        help="seconds the servers' clock is ahead of this machine's (negative: behind)",
+    )
+    emulator.add_argument(
+        "--app-id", help="also register an app with this id (key in --dir; [app] in symbot.toml)"
     )
     emulator.add_argument("--chat", action="store_true", help="type as the first user")
     emulator.set_defaults(handler=_emulator)
