@@ -13,10 +13,13 @@ A provider reaches the login endpoints through the `symbot.transport.Transport` 
 May import: `symbot.transport`, `symbot.config`, `symbot.errors`.
 """
 
+from symbot.auth._access import AccessTokenLogin
 from symbot.auth._certificate import CertificateLogin, load_certificate
+from symbot.auth._clock import ServerClock
 from symbot.auth._credentials import provider_for
 from symbot.auth._keygen import KeyPair, generate_key_pair, write_private_key
 from symbot.auth._keys import load_client_identity, load_private_key
+from symbot.auth._outage import SessionHealth, SessionState
 from symbot.auth._provider import (
     AuthProvider,
     EndpointAuthProvider,
@@ -30,6 +33,7 @@ from symbot.config import CertificateAuth, RsaJwtAuth
 from symbot.transport import ClientIdentity
 
 __all__ = [
+    "AccessTokenLogin",
     "AuthProvider",
     "AuthSession",
     "CertificateAuth",
@@ -41,6 +45,9 @@ __all__ = [
     "LoginRole",
     "RsaJwtAuth",
     "RsaJwtLogin",
+    "ServerClock",
+    "SessionHealth",
+    "SessionState",
     "Tokens",
     "generate_key_pair",
     "load_certificate",

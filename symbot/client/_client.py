@@ -19,7 +19,7 @@ import httpx
 from attrs import frozen
 
 from symbot._lifecycle import AsyncResource
-from symbot.auth import AuthProvider, AuthSession, provider_for
+from symbot.auth import AuthProvider, AuthSession, ServerClock, provider_for
 from symbot.config import BotConfig, Role
 from symbot.errors import (
     ApiError,
@@ -86,6 +86,8 @@ class SymphonyClient(AsyncResource):
     ) -> None:
         self.config = config
         self.transport = Transport(config, transport=transport)
+        self.clock = ServerClock()
+        """The servers' clock as measured from their answers (login JWTs are built on it)."""
         if provider is None:
             if config.auth is None:
                 raise ConfigError(
@@ -93,7 +95,7 @@ class SymphonyClient(AsyncResource):
                     "no credentials are configured",
                     "set [auth] in the configuration, or pass provider=... to use your own",
                 )
-            provider = provider_for(config.auth)
+            provider = provider_for(config.auth, clock=self.clock)
             self._owns_provider = True
         else:
             self._owns_provider = False
@@ -105,6 +107,9 @@ class SymphonyClient(AsyncResource):
             refresh_margin=config.refresh_margin,
             jitter=config.refresh_jitter,
             retry=config.retry,
+            clock=self.clock,
+            relogin_give_up_after=config.relogin_give_up_after,
+            name=f"the session of {getattr(provider, 'username', None) or 'the bot'}",
         )
         self.pod = self.transport.client("pod", auth=self.session.pod_auth)
         self.agent = self.transport.client("agent", auth=self.session.auth)

@@ -18,7 +18,7 @@ from typing import Any
 
 from attrs import fields, frozen
 
-from symbot.config._credentials import CertificateAuth, RsaJwtAuth
+from symbot.config._credentials import AppAuth, CertificateAuth, RsaJwtAuth
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import ROLES, BotSettings, DatafeedConfig, Timeouts
 from symbot.errors import ConfigError
@@ -92,9 +92,18 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("proxy", "str", "none", "HTTP(S) proxy URL for every role"),
     *(ConfigKey(f"proxies.{r}", "str", "proxy", f"Proxy URL for the {r} role only") for r in ROLES),
     ConfigKey(
-        "max_token_age", "float?", "none", "Renew tokens after this many seconds (no expiry known)"
+        "max_token_age",
+        "float?",
+        "none",
+        "Renew tokens ahead of this age (s), from the pod's session policy; none: until a 401",
     ),
     ConfigKey("refresh_margin", "float", "60", "Renew this many seconds before expiry"),
+    ConfigKey(
+        "relogin_give_up_after",
+        "float?",
+        "none",
+        "Stop after re-logins failed this long (s) once credentials worked; none: never",
+    ),
     ConfigKey(
         "refresh_jitter", "float", "0.1", "Random fraction taken off the wait before a renewal"
     ),
@@ -115,6 +124,15 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("auth.key", "path", "in certificate", "Private key of a PEM client certificate"),
     ConfigKey("auth.password", "str", "none", "Password of the .p12 or of an encrypted PEM key"),
     ConfigKey("auth.password_env", "str", "none", "Environment variable holding auth.password"),
+    ConfigKey("app.app_id", "str", "(app: required)", "The app's id (on-behalf-of, extension app)"),
+    ConfigKey("app.private_key", "path", "(app: required)", "The app's RSA private key (PEM)"),
+    ConfigKey("app.passphrase", "str", "none", "Passphrase of an encrypted app key"),
+    ConfigKey("app.passphrase_env", "str", "none", "Environment variable holding it"),
+    ConfigKey(
+        "app.jwt_lifetime", "float", "240", "App login JWT lifetime in seconds (at most 300)"
+    ),
+    ConfigKey("app.obo_cache_size", "int", "1000", "Users whose on-behalf-of sessions are kept"),
+    ConfigKey("app.check_username", "str", "none", "A user `symbot check` acts for (OBO)"),
     *_section(
         "timeouts",
         Timeouts,
@@ -250,9 +268,11 @@ def build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -
         return {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}
 
     top = {k: v for k, v in values.items() if "." not in k}
+    app_only = not section("auth") and bool(section("app"))  # an app backend, no bot account
     return {
         **top,
-        "auth": _auth_from(section("auth")),
+        "auth": None if app_only else _auth_from(section("auth")),
+        "app": _app_from(section("app")),
         "proxies": section("proxies"),
         "timeouts": Timeouts(**section("timeouts")),
         "retry": RetryPolicy(**section("retry")),
@@ -264,6 +284,19 @@ def build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -
 _RSA_KEYS = {"type", "username", "private_key", "passphrase", "passphrase_env",
              "previous_private_key", "previous_passphrase", "jwt_lifetime"}  # fmt: skip
 _CERT_KEYS = {"type", "username", "certificate", "p12", "key", "password", "password_env"}
+
+
+def _app_from(table: dict[str, Any]) -> AppAuth | None:
+    if not table:
+        return None
+    for required in ("app_id", "private_key"):
+        if required not in table:
+            raise ConfigError(
+                f"app.{required}",
+                "is required to configure an app",
+                f"set app.{required} (or SYMBOT_APP_{required.upper()}), or remove [app]",
+            )
+    return AppAuth(**table)
 
 
 def _auth_from(table: dict[str, Any]) -> RsaJwtAuth | CertificateAuth:

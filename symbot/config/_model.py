@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from attrs import Factory, field, frozen
 
-from symbot.config._credentials import CertificateAuth, Credentials, RsaJwtAuth
+from symbot.config._credentials import AppAuth, CertificateAuth, Credentials, RsaJwtAuth
 from symbot.config._loading import describe, load_env, load_file
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import (
@@ -89,13 +89,26 @@ def _check_proxies(_instance: Any, _attribute: Any, value: Mapping[str, str]) ->
             raise ConfigError(f"proxies.{role}", "unknown role", f"use one of {', '.join(ROLES)}")
 
 
+def _check_app(_instance: Any, _attribute: Any, value: Any) -> None:
+    if value is not None and not isinstance(value, AppAuth):
+        raise ConfigError(
+            "app", f"{type(value).__name__} is not an app's credentials", "use AppAuth(...)"
+        )
+
+
 @frozen(kw_only=True)
 class BotConfig:
     """A bot's configuration. Role URLs default to `pod_url`; `proxies` overrides `proxy`
-    per role. `max_token_age` renews tokens proactively when the pod gives no expiry.
+    per role.
+
+    Tokens are used until a 401, as Symphony advises; `max_token_age` (seconds) renews them
+    ahead of an age known from the pod's session policy. `relogin_give_up_after` (seconds)
+    ends a bot whose re-logins keep failing after its credentials worked (a maintenance
+    window is ridden out until then; None: never give up).
 
     `auth` describes the credentials (`RsaJwtAuth` or `CertificateAuth`); it may be None
-    only when the bot or client is given its own `AuthProvider` (`provider=`)."""
+    only when the bot or client is given its own `AuthProvider` (`provider=`), or when only
+    an app (`app`: `AppAuth`, for `symbot.apps.App` and `Bot.obo`) is configured."""
 
     pod_url: str = field(converter=_normalise_url, validator=_check_url("pod_url"))
     auth: Credentials | None = field(default=None, validator=_check_auth)
@@ -110,6 +123,10 @@ class BotConfig:
     timeouts: Timeouts = field(factory=Timeouts)
     retry: RetryPolicy = field(factory=RetryPolicy)
     max_token_age: float | None = field(default=None, validator=at_least("max_token_age", 0))
+    relogin_give_up_after: float | None = field(
+        default=None, validator=at_least("relogin_give_up_after", 0)
+    )
+    app: AppAuth | None = field(default=None, validator=_check_app)
     refresh_margin: float = field(
         default=60.0, validator=at_least("refresh_margin", 0, strict=False)
     )
