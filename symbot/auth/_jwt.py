@@ -68,10 +68,8 @@ async def post_login_jwt(
         response = await send_with_retry(
             transport.retry, functools.partial(client.post, path, json=body(token))
         )
-        moved = signer.clock.observe(response)
-        if attempt == 2 or response.status_code != 401:
-            break
-        if not (moved and signer.expired_for_server(exp)):
+        signer.clock.observe(response)
+        if attempt == 2 or response.status_code != 401 or not signer.expired_for_server(exp):
             break
         await response.aread()
     return response

@@ -115,6 +115,21 @@ class Outage:
             )
         return True
 
+    def final_error(self, exc: Exception) -> Exception:
+        """What the session raises when it gives up: a refusal says it had worked before."""
+        if not isinstance(exc, AuthenticationError) or self._give_up_after is None:
+            return exc
+        return AuthenticationError(
+            exc.username,
+            exc.endpoint,
+            exc.status,
+            f"re-logins kept failing for {time.monotonic() - self._started:.0f} s after the "
+            f"credentials had worked, and symbot gave up (relogin_give_up_after = "
+            f"{self._give_up_after:g} s): the service may still be under maintenance, or the "
+            f"account changed; check {exc.hint}",
+            server_message=exc.server_message,
+        )
+
     def retry_in(self) -> float:
         return max(0.0, self._next_attempt - time.monotonic())
 

@@ -239,10 +239,13 @@ class AuthSession(AsyncResource):
                 self.login_failures += 1
                 if self._rides_out(exc):
                     continue
-                self._last_error = exc
+                final = exc if self._outage is None else self._outage.final_error(exc)
+                self._last_error = final
                 self._failed_at = time.time()
                 self._outage = None
-                raise
+                if final is exc:
+                    raise
+                raise final from None
             break
         self._attempts_done += 1
         self._last_error = None
