@@ -5,6 +5,7 @@ SymbotError                      anything symbot raises on purpose
 ├── ConfigError                  bad configuration: names the field and the fix
 ├── KeyLoadError                 a key, certificate or PKCS#12 file that cannot be used
 ├── AuthenticationError          a login endpoint refused the bot's credentials (not retried)
+├── InvalidJwtError              a client extension's user JWT refused: expired, foreign, malformed
 ├── ApiError                     a Symphony endpoint answered with an error status
 │   ├── MessageRejectedError     400 on message create: malformed MessageML
 │   ├── ComplianceBlockedError   451 on message create: blocked by an information barrier/DLP
@@ -32,6 +33,7 @@ __all__ = [
     "ComplianceBlockedError",
     "ConfigError",
     "EventParseError",
+    "InvalidJwtError",
     "KeyLoadError",
     "MessageRejectedError",
     "RateLimitedError",
@@ -110,6 +112,16 @@ class AuthenticationError(SymbotError):
         super().__init__(
             f"login of user {username!r} refused: {endpoint} {answered}. Check: {hint}"
         )
+
+
+class InvalidJwtError(SymbotError):
+    """A user JWT from a client extension was refused (`App.validate_jwt`): `reason` says
+    why (expired, not signed by the pod's certificate, issued for another app, malformed).
+    The message never contains the JWT."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the user JWT was refused: {reason}")
 
 
 class ApiError(SymbotError):

@@ -27,17 +27,20 @@ defines its own. A command whose arguments do not parse gets its usage line as a
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar, TypeVar
 
 import anyio
 import httpx
 from attrs import define, evolve
 
+from symbot.apps import App, OboUser
 from symbot.auth import AuthProvider
 from symbot.bot._dispatch import Dispatcher, DispatchStats, HandlerCall, in_handler
 from symbot.bot._handlers import HandlerSpec, Invocation, MatchContext, Registry, collect_specs
@@ -45,7 +48,7 @@ from symbot.bot._outbox import Outbox
 from symbot.client import SessionInfo, SymphonyClient
 from symbot.config import BotConfig, DatafeedConfig
 from symbot.datafeed import DatafeedLoop, Event, FeedStats, parse_event
-from symbot.errors import CommandUsageError
+from symbot.errors import CommandUsageError, ConfigError
 from symbot.messages import Message, to_message_ml
 
 __all__ = ["Bot"]
@@ -115,6 +118,7 @@ class Bot:
         self.feed_stats = FeedStats()
         self._feed_position: tuple[str | None, str] = (None, "")
         self._client: SymphonyClient | None = None
+        self._app: App | None = None
         self._outbox: Outbox | None = None
         self._me: SessionInfo | None = None
         self._context = MatchContext()
@@ -196,6 +200,22 @@ class Bot:
             raise RuntimeError("the bot is not serving: start it with serve() or run()")
         return await self._outbox.send(stream_id, to_message_ml(content), data)
 
+    def obo(
+        self, *, username: str | None = None, user_id: int | None = None
+    ) -> AbstractAsyncContextManager[OboUser]:
+        """Act on behalf of a user (`async with bot.obo(username="alice") as alice:`) through
+        the app the configuration's `[app]` describes, while serving; see
+        `symbot.apps.App.obo`."""
+        if self.config.app is None:
+            raise ConfigError(
+                "app",
+                "no app is configured, so the bot cannot act on behalf of users",
+                "set [app] app_id and private_key (the app must be registered on the pod)",
+            )
+        if self._app is None:
+            raise RuntimeError("the bot is not serving: start it with serve() or run()")
+        return self._app.obo(username=username, user_id=user_id)
+
     # -- lifecycle --------------------------------------------------------------------------
 
     async def serve(self) -> None:
@@ -210,8 +230,9 @@ class Bot:
                 client = SymphonyClient(
                     self.config, provider=self._provider, transport=self._transport
                 )
-                async with client:
-                    self._client = client
+                app = App(self.config, transport=self._transport) if self.config.app else None
+                async with client, app if app is not None else contextlib.nullcontext():
+                    self._client, self._app = client, app
                     try:
                         await self._start(client)
                         started = True
@@ -220,7 +241,7 @@ class Bot:
                         if started:
                             await self._run_on_stop()
         finally:
-            self._client = self._outbox = self._loop = self._serve_scope = None
+            self._client = self._app = self._outbox = self._loop = self._serve_scope = None
             self._stop_timeout = None
             self._stopped.set()
             self._stopped = None
