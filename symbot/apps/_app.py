@@ -116,7 +116,7 @@ class App(AsyncResource):
                 retry=self.config.retry,
                 clock=self.client.clock,
                 ride_out_refusals=False,
-                name=f"the on-behalf-of session of {login.username} (app {self.app_id})",
+                name=f"{login.username} (on behalf of, by app {self.app_id})",
             )
         self._obo[key] = session  # the most recently used last
         while len(self._obo) > self._obo_cache_size:

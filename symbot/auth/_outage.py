@@ -68,13 +68,13 @@ def what_failed(exc: BaseException) -> str:
 class Outage:
     """One run of failed re-logins, from the first failure until a login succeeds."""
 
-    def __init__(self, retry: RetryPolicy, give_up_after: float | None, name: str) -> None:
+    def __init__(self, retry: RetryPolicy, give_up_after: float | None, name: str | None) -> None:
         self.since = time.time()
         self.attempts = 0
         self.last_error: str | None = None
         self._retry = retry
         self._give_up_after = give_up_after
-        self._name = name
+        self._name = f"{name}: " if name else ""
         self._started = time.monotonic()
         self._next_attempt = self._started
         self._logged: str | None = None
@@ -87,7 +87,7 @@ class Outage:
         elapsed = time.monotonic() - self._started
         if self._give_up_after is not None and elapsed >= self._give_up_after:
             logger.error(
-                "%s: re-login still failing after %d attempts over %.0f s; giving up "
+                "%sre-login still failing after %d attempts over %.0f s; giving up "
                 "(relogin_give_up_after = %g s): %s",
                 self._name,
                 self.attempts,
@@ -103,7 +103,7 @@ class Outage:
         if said != self._logged or self.attempts & (self.attempts - 1) == 0:
             self._logged = said
             logger.error(
-                "%s: re-login failed (%s); the credentials worked before, so this looks like "
+                "%sre-login failed (%s); the credentials worked before, so this looks like "
                 "maintenance: retrying with backoff (attempt %d, next in %.1f s%s)",
                 self._name,
                 said,
@@ -141,7 +141,7 @@ class Outage:
 
     def recovered(self) -> None:
         logger.warning(
-            "%s: re-login succeeded after %d failed attempt(s) over %.0f s; resuming",
+            "%sre-login succeeded after %d failed attempt(s) over %.0f s; resuming",
             self._name,
             self.attempts,
             time.monotonic() - self._started,

@@ -100,8 +100,8 @@ class AuthSession(AsyncResource):
     out with `retry`'s capped backoff, up to `relogin_give_up_after` seconds (None: never
     give up); `ride_out_refusals=False` makes every failure final (the on-behalf-of sessions
     of `symbot.apps`, whose refusal means the user withdrew the app). `clock` is the
-    deployment's `ServerClock` (access tokens are planned on it); `name` names the session
-    in logs.
+    deployment's `ServerClock` (access tokens are planned on it); `name` says whose session
+    it is in logs ("app my-app"; None for a bot's own, which the log identity names).
     """
 
     def __init__(
@@ -116,7 +116,7 @@ class AuthSession(AsyncResource):
         clock: ServerClock | None = None,
         relogin_give_up_after: float | None = None,
         ride_out_refusals: bool = True,
-        name: str = "session",
+        name: str | None = None,
     ) -> None:
         if max_token_age is not None and max_token_age <= 0:
             raise ConfigError("max_token_age", "must be > 0", "use seconds, e.g. 3000")
@@ -201,7 +201,8 @@ class AuthSession(AsyncResource):
                 retry=self.retry,
                 clock=self.clock,
                 ride_out_refusals=False,
-                name=f"access token ({scope or 'no scope'}) of {self.name}",
+                name=f"access token ({scope or 'no scope'})"
+                + (f" of {self.name}" if self.name else ""),
             )
         self._access[scope] = derived  # most recently used last
         if len(self._access) > MAX_SCOPES:
@@ -258,8 +259,8 @@ class AuthSession(AsyncResource):
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
         logger.info(
-            "%s logged in (login #%d: %s, %.0f ms)",
-            self.name,
+            "%slogged in (login #%d: %s, %.0f ms)",
+            f"{self.name}: " if self.name else "",
             self.logins,
             reason,
             (time.monotonic() - started) * 1000,

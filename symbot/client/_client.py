@@ -129,7 +129,7 @@ class SymphonyClient(AsyncResource):
             retry=config.retry,
             clock=self.clock,
             relogin_give_up_after=config.relogin_give_up_after,
-            name=f"the session of {getattr(provider, 'username', None) or 'the bot'}",
+            name=None if self._owns_provider else getattr(provider, "username", None),
         )
         self.pod = self.transport.client("pod", auth=self.session.pod_auth)
         self.agent = self.transport.client("agent", auth=self.session.auth)
