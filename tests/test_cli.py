@@ -146,7 +146,8 @@ def emulator_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], li
     """`symbot emulator` on free ports, and its output up to the ready banner's last line."""
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and command
         [*SYMBOT, "emulator", "--port", "0", "--https-port", "0", "--dir", str(tmp_path),
-         "--users", "alice", "--bot-username", "devbot"],
+         "--users", "alice", "--bot-username", "devbot", "--app-id", "devapp",
+         "--clock-offset", "-600"],
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip
@@ -180,13 +181,17 @@ def test_emulator_command_prints_urls_and_a_config_that_check_accepts(
     assert "HTTPS  https://127.0.0.1:" in banner
     assert f"CA     {tmp_path / 'emulator-ca.pem'}" in banner
     assert "user   alice: IM with the bot" in banner
+    assert "app    devapp: may act on behalf of every user (OBO)" in banner
+    assert "clock  -600 s from this machine's" in banner
     config = tmp_path / "symbot.toml"
     assert 'username = "devbot"' in config.read_text()
+    assert 'app_id = "devapp"' in config.read_text()
     assert config.read_text().strip() in banner  # the printed TOML is the written one
     key = tmp_path / "devbot-private-key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
 
-    assert main(["check", "-c", str(config)]) == 0, capsys.readouterr().out
+    assert main(["check", "-c", str(config)]) == 0, capsys.readouterr().out  # clock ten min off
+    assert "app       devapp: OK" in capsys.readouterr().out
     assert main(["check", "-c", str(tmp_path / "symbot-cert.toml")]) == 0
     out = capsys.readouterr().out
     assert "login     session auth: OK" in out

@@ -113,7 +113,8 @@ class SymphonyClient(AsyncResource):
                 raise ConfigError(
                     "auth",
                     "no credentials are configured",
-                    "set [auth] in the configuration, or pass provider=... to use your own",
+                    "set [auth] in the configuration, or pass provider=... to use your own "
+                    "(a configuration with [app] alone is for symbot.apps.App)",
                 )
             provider = provider_for(config.auth, clock=self.clock)
             self._owns_provider = True

@@ -4,6 +4,8 @@ the session in, and a 401 there renews the session once."""
 
 from __future__ import annotations
 
+import logging
+
 import anyio
 import jwt
 import pytest
@@ -98,3 +100,16 @@ async def test_an_access_token_from_a_pod_ten_minutes_behind_is_not_taken_for_ex
         tokens = {await client.session.access_token() for _ in range(20)}
     assert len(tokens) == 1
     assert emu.counters.access_tokens == 1
+
+
+async def test_no_access_token_reaches_logs_or_reprs(
+    emu: Emulator, make_client: MakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        async with make_client() as client:
+            token = await client.session.access_token(scope="dlm:manage")
+            emu.revoke_tokens(BOT)
+            await client.session_info()
+            texts = [repr(client.session.current), repr(client.session.health)]
+    texts += [record.getMessage() for record in caplog.records]
+    assert token not in "\n".join(texts)
