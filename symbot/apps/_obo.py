@@ -41,27 +41,10 @@ class OboUser:
     def __repr__(self) -> str:
         return f"OboUser({self.user!r})"
 
-    async def request(
-        self,
-        role: Role,
-        method: str,
-        path: str,
-        *,
-        raise_for_status: bool = True,
-        idempotent: bool = True,
-        **kwargs: Any,
-    ) -> httpx.Response:
-        """`SymphonyClient.request` as this user: the same retries and errors, the user's
-        session token instead of the app's."""
-        return await self._client.request(
-            role,
-            method,
-            path,
-            raise_for_status=raise_for_status,
-            idempotent=idempotent,
-            auth=self.session.auth,
-            **kwargs,
-        )
+    async def request(self, role: Role, method: str, path: str, **options: Any) -> httpx.Response:
+        """`SymphonyClient.request` as this user (same options, retries and errors), with
+        the user's session token instead of the app's."""
+        return await self._client.request(role, method, path, auth=self.session.auth, **options)
 
     async def session_info(self) -> SessionInfo:
         """The user the app acts for (id, username, display name)."""

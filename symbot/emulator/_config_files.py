@@ -26,20 +26,13 @@ def emulator_config_toml(
     ]
     if ca_bundle is not None:
         lines.append(f"ca_bundle = {_toml_string(str(ca_bundle))}")
-    if username is not None and private_key is not None:
-        lines += [
-            "",
-            "[auth]",
-            f"username = {_toml_string(username)}",
-            f"private_key = {_toml_string(str(private_key))}",
-        ]
-    if app_id is not None and app_private_key is not None:
-        lines += [
-            "",
-            "[app]",
-            f"app_id = {_toml_string(app_id)}",
-            f"private_key = {_toml_string(str(app_private_key))}",
-        ]
+    for table, name_key, name, key in (
+        ("auth", "username", username, private_key),
+        ("app", "app_id", app_id, app_private_key),
+    ):
+        if name is not None and key is not None:
+            lines += ["", f"[{table}]", f"{name_key} = {_toml_string(name)}"]
+            lines.append(f"private_key = {_toml_string(str(key))}")
     lines.append("")
     return "\n".join(lines)
 
