@@ -220,7 +220,8 @@ class Bot:
 
     async def serve(self) -> None:
         """Run until `stop()`; see the module docstring. Raises `AuthenticationError` if
-        the credentials are refused; network trouble is ridden out, never raised."""
+        the credentials are refused at the first login (or when re-logins kept failing for
+        `relogin_give_up_after`); network trouble and maintenance windows are ridden out."""
         if self._stopped is not None:
             raise RuntimeError("this bot is already serving; call stop() first")
         self._stopped = anyio.Event()

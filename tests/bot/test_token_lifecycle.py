@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import anyio
 import pytest
@@ -39,15 +40,30 @@ class EchoBot(Bot):
         await msg.reply(msg.text)
 
 
+class TimedEchoBot(Bot):
+    """Echoes, and records how long each reply waited to be sent."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.waits: list[float] = []
+
+    @on_message()
+    async def echo(self, msg: Message) -> None:
+        started = anyio.current_time()
+        await msg.reply(msg.text)
+        self.waits.append(anyio.current_time() - started)
+
+
 async def test_a_simulated_day_of_one_hour_sessions_costs_one_login_pair_per_expiry() -> None:
     """Sessions of one (scaled) hour that no answer announces, steady traffic for a day:
     about 24 pod + 24 Key Manager logins (one per expiry, however many calls met its 401s),
     every reply sent, and no call waiting on anything but that one login (no login failed,
-    no read needed more than the auth flow's own replay)."""
+    no read needed more than the auth flow's own replay), so no handler waits half a
+    second (the issue's bound; a reply that meets an expiry waits ~10 ms here)."""
     emu = Emulator(
         session_token_lifetime=HOUR, km_token_lifetime=HOUR, authorization_token_lifetime=HOUR / 12
     )
-    async with BotHarness(EchoBot, emulator=emu) as h:
+    async with BotHarness(TimedEchoBot, emulator=emu) as h:
         streams = [h.im(name) for name in ("alice", "bob", "carol")]
         started = anyio.current_time()
         sent = 0
@@ -62,6 +78,7 @@ async def test_a_simulated_day_of_one_hour_sessions_costs_one_login_pair_per_exp
         assert session.login_failures == 0
         assert h.bot.feed_stats.auth_refreshes == 0  # every 401 was answered by one replay
         assert h.bot.feed_stats.failed_reads == 0
+        assert max(h.bot.waits) < 0.5, sorted(h.bot.waits)[-5:]
     pod, km = emu.counters.logins[POD_LOGIN], emu.counters.logins[KM_LOGIN]
     expiries = math.ceil(day / HOUR)
     assert pod == km == session.logins
