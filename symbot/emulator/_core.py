@@ -6,13 +6,14 @@ on `emu.http_url` and TLS on `emu.https_url`, whose certificate the emulator's o
 (trust it with `emu.ca_bundle`). The HTTPS listener asks for, but does not require, a client
 certificate, so certificate login and every other endpoint share one origin.
 
-The controls (`add_user`, `add_app`, `issue_certificate`, `send`, `expire_tokens`, `fault`,
-`clock`, ...) change the emulator's state directly, as a pod administrator or another user
-would.
+The controls (`add_user`, `add_app`, `issue_certificate`, `send`, `submit_form`,
+`expire_tokens`, `fault`, `clock`, ...) change the emulator's state directly, as a pod
+administrator or another user would; those of applications live in `AppControls`.
 """
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -25,8 +26,9 @@ import httpx
 from symbot._lifecycle import AsyncResource
 from symbot.emulator._agent_routes import agent_routes
 from symbot.emulator._app import Counters, EmulatorApp, InProcessTransport, ReceivedRequest
+from symbot.emulator._app_controls import AppControls
 from symbot.emulator._app_routes import AppRoutes
-from symbot.emulator._apps import AppRegistry, EmulatedApp, PodSigner
+from symbot.emulator._apps import AppRegistry, PodSigner
 from symbot.emulator._auth_routes import AuthRoutes
 from symbot.emulator._ca import CertificateAuthority, IssuedCertificate
 from symbot.emulator._clock import EmulatorClock
@@ -34,6 +36,10 @@ from symbot.emulator._config_files import emulator_config_toml
 from symbot.emulator._directory import UserDirectory
 from symbot.emulator._faults import FaultInjector
 from symbot.emulator._feeds import FeedInfo, FeedStore
+from symbot.emulator._message_ops import MessageOperations
+from symbot.emulator._message_routes import message_routes
+from symbot.emulator._pod_routes import pod_routes
+from symbot.emulator._rooms import Rooms
 from symbot.emulator._streams import SentMessage, StreamStore
 from symbot.emulator._tokens import SESSION_KINDS, TokenKind, TokenStore
 from symbot.emulator._users import EmulatedUser, UserRegistry
@@ -44,7 +50,7 @@ IN_PROCESS_URL = "http://emulator.invalid"
 _T = TypeVar("_T")
 
 
-class Emulator(AsyncResource):
+class Emulator(AppControls, AsyncResource):
     """See the module docstring. Lifetimes are in seconds, on the emulator's clock
     (`time.time()` plus `clock_offset`: a negative offset puts the servers behind the bot).
 
@@ -97,6 +103,8 @@ class Emulator(AsyncResource):
             max_feeds_per_user=max_feeds_per_user,
         )
         self.stream_store = StreamStore(self.directory, self.feed_store)
+        self.rooms = Rooms(self.stream_store)
+        self.message_ops = MessageOperations(self.stream_store, self.rooms)
         self.ca = CertificateAuthority.create()
         self._server_certificate = self.ca.issue_server(
             list(dict.fromkeys(["127.0.0.1", "localhost", host]))
@@ -129,6 +137,8 @@ class Emulator(AsyncResource):
                 *auth.routes(),
                 *apps.routes(),
                 *agent_routes(self.feed_store, self.stream_store),
+                *pod_routes(self.rooms, self.message_ops),
+                *message_routes(self.message_ops),
             ],
             tokens=self.tokens,
             faults=self._faults,
@@ -245,6 +255,11 @@ class Emulator(AsyncResource):
         """The user named `username` (KeyError if it was never added)."""
         return self.users.get(username)
 
+    def grant_role(self, username: str, role: str) -> None:
+        """Give `username` a pod role, as an administrator would: "CONTENT_MANAGEMENT" lets
+        them suppress anyone's messages."""
+        self.directory.grant_role(username, role)
+
     def issue_certificate(
         self, username: str, *, common_name: str | None = None
     ) -> IssuedCertificate:
@@ -259,49 +274,6 @@ class Emulator(AsyncResource):
         if self._foreign_ca is None:
             self._foreign_ca = CertificateAuthority.create(self.ca.name)
         return self._foreign_ca.issue_client(common_name)
-
-    # -- applications -------------------------------------------------------------------
-
-    def add_app(
-        self,
-        app_id: str,
-        *,
-        name: str | None = None,
-        public_key_pem: bytes | None = None,
-        key_size: int = 2048,
-        acts_for_all_users: bool = True,
-    ) -> EmulatedApp:
-        """Register an app with an RSA public key (generated with its private key when not
-        given). It may act on behalf of every user (`acts_for_all_users`) unless
-        `set_app_entitlement` says otherwise for one."""
-        if app_id in self.directory:
-            raise ValueError(f"{app_id!r} is a user of the emulator; give the app another id")
-        return self.apps.add(
-            app_id,
-            name=name,
-            public_key_pem=public_key_pem,
-            key_size=key_size,
-            acts_for_all_users=acts_for_all_users,
-        )
-
-    def set_app_entitlement(self, app_id: str, username: str, entitled: bool) -> None:
-        """Let `app_id` act on behalf of `username` (the user installed it) or not (403)."""
-        self.user(username)
-        self.apps.set_entitlement(app_id, username, entitled)
-
-    def extension_user_jwt(self, username: str, app_id: str, *, lifetime: float = 300.0) -> str:
-        """The JWT the Symphony client hands to `app_id`'s frontend for `username`: RS512,
-        signed by the pod certificate's key, `aud` = the app id, the user's profile in
-        `user`; `lifetime` seconds on the emulator's clock (negative: already expired)."""
-        self.apps.get(app_id)
-        return self.pod_signer.user_jwt(
-            self.directory.get(username), app_id, issued_at=self.clock(), lifetime=lifetime
-        )
-
-    def symphony_token(self, app_id: str, app_token: str) -> str:
-        """The Symphony token the pod paired with `app_token` at the extension app's
-        authentication: what the Symphony client passes to the app's frontend."""
-        return self.apps.symphony_token(app_id, app_token)
 
     # -- tokens and faults --------------------------------------------------------------
 
@@ -389,18 +361,46 @@ class Emulator(AsyncResource):
         mentions: Sequence[str] = (),
         data: str | None = None,
         message_ml: bool = False,
+        attachments: Sequence[tuple[str, bytes]] = (),
     ) -> dict[str, Any]:
         """Post a message as `as_user`, publish MESSAGESENT to the stream's members, and
         return it as V4Message JSON. `text` is what a user types: escaped, with `mentions`
         (usernames) rendered before it, even if it looks like markup. With `message_ml=True`
-        it is MessageML sent as is (e.g. a form), as an API client would."""
+        it is MessageML sent as is (e.g. a form), as an API client would. `attachments` are
+        (file name, content) pairs, stored for members to download."""
+        files = [
+            (name, content, mimetypes.guess_type(name)[0] or "application/octet-stream")
+            for name, content in attachments
+        ]
         if message_ml:
             if mentions:
                 raise ValueError("mentions= applies to plain text; put <mention/> in MessageML")
-            sent = self.stream_store.send(as_user, stream_id, message_ml=text, data=data)
+            sent = self.stream_store.send(
+                as_user, stream_id, message_ml=text, data=data, attachments=files
+            )
         else:
-            sent = self.stream_store.send(as_user, stream_id, text, mentions=mentions, data=data)
+            sent = self.stream_store.send(
+                as_user, stream_id, text, mentions=mentions, data=data, attachments=files
+            )
         return self.stream_store.v4_message(sent)
+
+    def submit_form(
+        self,
+        as_user: str,
+        message_id: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        form_id: str | None = None,
+        action: str | None = None,
+    ) -> dict[str, Any]:
+        """`as_user` fills in a form of message `message_id` with `values` (field name →
+        value: a string, or a list for several choices) and clicks button `action` (needed
+        only when the form has several); the sender of the form (the bot) gets the
+        SYMPHONYELEMENTSACTION event, which is returned. `form_id` picks one form of a
+        message that has several. ValueError for a submission no user could make."""
+        return self.message_ops.submit_form(
+            as_user, message_id, values or {}, form_id=form_id, action=action
+        )
 
     def room_event(
         self, event_type: str, stream_id: str, initiator: str, affected_user: str | None = None
