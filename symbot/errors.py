@@ -5,6 +5,7 @@ SymbotError                      anything symbot raises on purpose
 ├── ConfigError                  bad configuration: names the field and the fix
 ├── KeyLoadError                 a key, certificate or PKCS#12 file that cannot be used
 ├── AuthenticationError          a login endpoint refused the bot's credentials (not retried)
+├── InvalidJwtError              a client extension's user JWT refused: expired, foreign, malformed
 ├── ApiError                     a Symphony endpoint answered with an error status
 │   ├── NotFoundError            no such user, stream, room or message (404, or 400/204 on a lookup)
 │   ├── ForbiddenError           403: the bot is not a member, or lacks the entitlement
@@ -35,6 +36,7 @@ __all__ = [
     "ConfigError",
     "EventParseError",
     "ForbiddenError",
+    "InvalidJwtError",
     "KeyLoadError",
     "MessageRejectedError",
     "NotFoundError",
@@ -119,6 +121,16 @@ class AuthenticationError(SymbotError):
         super().__init__(
             f"login of user {username!r} refused: {endpoint} {answered}. Check: {hint}"
         )
+
+
+class InvalidJwtError(SymbotError):
+    """A user JWT from a client extension was refused (`App.validate_jwt`): `reason` says
+    why (expired, not signed by the pod's certificate, issued for another app, malformed).
+    The message never contains the JWT."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"the user JWT was refused: {reason}")
 
 
 class ApiError(SymbotError):

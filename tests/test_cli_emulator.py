@@ -83,16 +83,18 @@ def test_each_flag_reaches_the_emulator_and_defaults_stay_the_emulators() -> Non
               "session_token_lifetime": 3.5, "km_token_lifetime": 4.5,
               "authorization_token_lifetime": 5.5, "visibility_timeout": 6.5,
               "long_poll_timeout": 7.5, "feed_ttl": 8.5, "max_batch": 9, "max_feeds_per_user": 10,
-              "strict_content_type": False}  # fmt: skip
+              "strict_content_type": False, "access_token_lifetime": 11.5,
+              "clock_offset": -12.5}  # fmt: skip
     argv = ["emulator"]
     for flag in EMULATOR_FLAGS:
         argv += [flag.flag] if flag.switch is not None else [flag.flag, str(values[flag.parameter])]
     assert emulator_options(parser.parse_args(argv)).emulator == values
 
     defaults = emulator_options(parser.parse_args(["emulator", "--token-lifetime", "60"]))
+    # The authorizationToken is a short-lived access token: its lifetime is its own.
     assert defaults.emulator == {"http_port": 8080, "https_port": 8443,
                                  "session_token_lifetime": 60.0, "km_token_lifetime": 60.0,
-                                 "authorization_token_lifetime": 60.0}  # fmt: skip
+                                 "authorization_token_lifetime": 300.0}  # fmt: skip
     hintless = parser.parse_args(["emulator", "--no-expiry-hint"])
     assert emulator_options(hintless).emulator["authorization_token_lifetime"] is None
 
@@ -106,19 +108,24 @@ def test_each_flag_reaches_the_emulator_and_defaults_stay_the_emulators() -> Non
 def test_emulator_command_prints_urls_and_a_config_that_check_accepts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with emulator_process(tmp_path) as (process, lines):
+    app = ("--app-id", "devapp", "--clock-offset", "-600")
+    with emulator_process(tmp_path, *app) as (process, lines):
         banner = "\n".join(lines)
         assert "HTTPS  https://127.0.0.1:" in banner
         assert f"CA     {tmp_path / 'emulator-ca.pem'}" in banner
         assert "user   alice: IM with the bot" in banner
         assert "certificate login accepts" not in banner
+        assert "app    devapp: may act on behalf of every user (OBO)" in banner
+        assert "clock  -600 s from this machine's" in banner
         config = tmp_path / "symbot.toml"
         assert 'username = "devbot"' in config.read_text()
+        assert 'app_id = "devapp"' in config.read_text()
         assert config.read_text().strip() in banner  # the printed TOML is the written one
         key = tmp_path / "devbot-private-key.pem"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
 
-        assert main(["check", "-c", str(config)]) == 0, capsys.readouterr().out
+        assert main(["check", "-c", str(config)]) == 0, capsys.readouterr().out  # clock 10 min off
+        assert "app       devapp: OK" in capsys.readouterr().out
         assert main(["check", "-c", str(tmp_path / "symbot-cert.toml")]) == 0
         out = capsys.readouterr().out
         assert "login     session auth: OK" in out

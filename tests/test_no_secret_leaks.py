@@ -82,6 +82,8 @@ def _cases(stage: Stage) -> list[Case]:
     rsa = {"auth.username": "bot"}
     refused = {**rsa, "auth.private_key": stranger}
     encrypted = {**rsa, "auth.private_key": str(stage.encrypted_key)}
+    app = {"app.app_id": "nosuchapp"}  # an app backend alone: no [auth]
+    encrypted_app = {**app, "app.private_key": str(stage.encrypted_key)}
     certificate_file, _ = certificate.write_pem(stage.directory / "cert-plain")
     cases = [
         Case("PEM text", {"auth.private_key": stranger}, _body(stranger), rsa),
@@ -147,6 +149,15 @@ def _cases(stage: Stage) -> list[Case]:
             {"BOT_P12_SECRET": MARKER},
         ),
         Case("proxy password", {"proxy": _proxy(MARKER)}, proxy_needles, refused),
+        Case("app key as PEM text", {"app.private_key": stranger}, _body(stranger), app),
+        Case("app passphrase", {"app.passphrase": MARKER}, [MARKER], encrypted_app),
+        Case(
+            "app passphrase from the environment",
+            {"app.passphrase_env": "APP_KEY_SECRET"},
+            [MARKER],
+            encrypted_app,
+            {"APP_KEY_SECRET": MARKER},
+        ),
     ]
     cases += [
         Case(f"{role} proxy password", {f"proxies.{role}": _proxy(MARKER)}, proxy_needles, refused)
@@ -168,6 +179,7 @@ def _cases(stage: Stage) -> list[Case]:
 SECRET_KEYS = {key.key for key in CONFIG_KEYS if key.secret} | {
     "auth.passphrase_env",
     "auth.password_env",
+    "app.passphrase_env",
     "pod_url",
     "agent_url",
     "key_manager_url",

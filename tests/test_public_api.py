@@ -12,6 +12,7 @@ CONTRACT = {
     "symbot": ["Bot", "BotConfig", "Message", "Event", "on_message", "on_event", "command"],
     "symbot.auth": ["AuthProvider", "AuthSession", "RsaJwtAuth", "CertificateAuth", "Tokens"],
     "symbot.emulator": ["Emulator"],
+    "symbot.apps": ["App", "OboUser", "TokenPairStore", "InMemoryTokenPairStore"],
     "symbot.services": ["Users", "Streams", "Messages", "Services", "UserInfo", "RoomInfo"],
     "symbot.testing": [],
 }

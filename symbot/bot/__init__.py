@@ -7,8 +7,8 @@
   one limiter, duplicates dropped, acknowledgement only once the batch is handled.
 - The outbox sends MessageML, paced per stream.
 
-May import: `symbot.services`, `symbot.datafeed`, `symbot.client`, `symbot.messages`,
-`symbot.auth` (types), `symbot.config`, `symbot.errors`.
+May import: `symbot.apps` (`Bot.obo`), `symbot.services`, `symbot.datafeed`,
+`symbot.client`, `symbot.messages`, `symbot.auth` (types), `symbot.config`, `symbot.errors`.
 """
 
 from symbot.bot._bot import Bot

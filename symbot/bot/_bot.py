@@ -31,17 +31,20 @@ as a reply.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar, TypeVar
 
 import anyio
 import httpx
 from attrs import define, evolve
 
+from symbot.apps import App, OboUser
 from symbot.auth import AuthProvider
 from symbot.bot._dispatch import Dispatcher, DispatchStats, HandlerCall, in_handler
 from symbot.bot._handlers import HandlerSpec, Invocation, MatchContext, Registry, collect_specs
@@ -49,7 +52,7 @@ from symbot.bot._outbox import Outbox
 from symbot.client import SessionInfo, SymphonyClient
 from symbot.config import BotConfig, DatafeedConfig
 from symbot.datafeed import DatafeedLoop, Event, FeedStats, parse_event
-from symbot.errors import CommandUsageError
+from symbot.errors import CommandUsageError, ConfigError
 from symbot.messages import Message, to_message_ml
 from symbot.services import Messages, Services, Streams, Upload, Users
 
@@ -120,6 +123,7 @@ class Bot:
         self.feed_stats = FeedStats()
         self._feed_position: tuple[str | None, str] = (None, "")
         self._client: SymphonyClient | None = None
+        self._app: App | None = None
         self._services: Services | None = None
         self._outbox: Outbox | None = None
         self._me: SessionInfo | None = None
@@ -237,11 +241,28 @@ class Bot:
             stream_id, to_message_ml(content), data, attachments=attachments
         )
 
+    def obo(
+        self, *, username: str | None = None, user_id: int | None = None
+    ) -> AbstractAsyncContextManager[OboUser]:
+        """Act on behalf of a user (`async with bot.obo(username="alice") as alice:`) through
+        the app the configuration's `[app]` describes, while serving; see
+        `symbot.apps.App.obo`."""
+        if self.config.app is None:
+            raise ConfigError(
+                "app",
+                "no app is configured, so the bot cannot act on behalf of users",
+                "set [app] app_id and private_key (the app must be registered on the pod)",
+            )
+        if self._app is None:
+            raise RuntimeError("the bot is not serving: start it with serve() or run()")
+        return self._app.obo(username=username, user_id=user_id)
+
     # -- lifecycle --------------------------------------------------------------------------
 
     async def serve(self) -> None:
         """Run until `stop()`; see the module docstring. Raises `AuthenticationError` if
-        the credentials are refused; network trouble is ridden out, never raised."""
+        the credentials are refused at the first login (or when re-logins kept failing for
+        `relogin_give_up_after`); network trouble and maintenance windows are ridden out."""
         if self._stopped is not None:
             raise RuntimeError("this bot is already serving; call stop() first")
         self._stopped = anyio.Event()
@@ -251,8 +272,9 @@ class Bot:
                 client = SymphonyClient(
                     self.config, provider=self._provider, transport=self._transport
                 )
-                async with client:
-                    self._client = client
+                app = App(self.config, transport=self._transport) if self.config.app else None
+                async with client, app if app is not None else contextlib.nullcontext():
+                    self._client, self._app = client, app
                     self._services = Services(client)
                     try:
                         await self._start(client)
@@ -262,7 +284,7 @@ class Bot:
                         if started:
                             await self._run_on_stop()
         finally:
-            self._client = self._outbox = self._loop = self._serve_scope = None
+            self._client = self._app = self._outbox = self._loop = self._serve_scope = None
             self._services = None
             self._stop_timeout = None
             self._stopped.set()

@@ -77,8 +77,8 @@ class EmulatorFlag:
         )  # fmt: skip
 
     def _shown_default(self) -> str:
-        if self.parameter in _LIFETIMES:
-            return ""  # their help names --token-lifetime
+        if self.parameter in _DEFAULTED_BY_FLAGS:
+            return ""  # their help names the flag they default to
         default = self.default if self.default is not None else _emulator_default(self.parameter)
         return f" (default {default:g})" if isinstance(default, float) else f" (default {default})"
 
@@ -88,7 +88,9 @@ def _emulator_default(parameter: str) -> Any:
     return None if found is inspect.Parameter.empty else found
 
 
-_LIFETIMES = ("session_token_lifetime", "km_token_lifetime", "authorization_token_lifetime")
+_LIFETIMES = ("session_token_lifetime", "km_token_lifetime")
+"""Keywords that default to `--token-lifetime`."""
+_DEFAULTED_BY_FLAGS = (*_LIFETIMES, "authorization_token_lifetime")
 
 EMULATOR_FLAGS: tuple[EmulatorFlag, ...] = (
     EmulatorFlag("host", "--host", "address to listen on", str, "HOST"),
@@ -104,8 +106,16 @@ EMULATOR_FLAGS: tuple[EmulatorFlag, ...] = (
     ),
     EmulatorFlag(
         "authorization_token_lifetime", "--authorization-token-lifetime",
-        "seconds the authorizationToken of a login lives (default: --token-lifetime; "
+        "seconds the authorizationToken of a login lives (default: --access-token-lifetime; "
         "--no-expiry-hint: none is issued)",
+    ),
+    EmulatorFlag(
+        "access_token_lifetime", "--access-token-lifetime",
+        "seconds a short-lived access token (authorizationToken, /login/idm/tokens) lives",
+    ),
+    EmulatorFlag(
+        "clock_offset", "--clock-offset",
+        "seconds the servers' clock is ahead of this machine's (negative: behind)",
     ),
     EmulatorFlag(
         "visibility_timeout", "--visibility-timeout",
@@ -141,6 +151,7 @@ class EmulatorOptions:
     private_key: Path | None = None
     key_bits: int = 2048
     users: Sequence[str] = ("alice", "bob")
+    app_id: str | None = None
     chat: bool = False
 
 
@@ -168,6 +179,9 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--users", default="alice,bob", help="comma-separated people (IM each, room #general)"
     )
+    parser.add_argument(
+        "--app-id", help="also register an app with this id (key in --dir; [app] in symbot.toml)"
+    )
     parser.add_argument("--chat", action="store_true", help="type as the first user")
 
 
@@ -179,6 +193,10 @@ def emulator_options(args: argparse.Namespace) -> EmulatorOptions:
         value = getattr(args, flag.parameter)
         if value is None and flag.parameter in _LIFETIMES:
             value = args.token_lifetime
+        if value is None and flag.parameter == "authorization_token_lifetime":
+            value = args.access_token_lifetime
+            if value is None:
+                value = _emulator_default("access_token_lifetime")
         if value is None:
             value = flag.default
         if value is not None:
@@ -192,6 +210,7 @@ def emulator_options(args: argparse.Namespace) -> EmulatorOptions:
         private_key=args.private_key,
         key_bits=args.key_bits,
         users=[name.strip() for name in args.users.split(",") if name.strip()],
+        app_id=args.app_id,
         chat=args.chat,
     )
 
@@ -240,6 +259,22 @@ def _bot_public_key(options: EmulatorOptions, out: TextIO) -> tuple[Path, bytes]
     return path.resolve(), public
 
 
+def _app_key(emu: Emulator, options: EmulatorOptions) -> Path | None:
+    """`--app-id`: register the app with a key kept in `--dir` (made on the first run)."""
+    if options.app_id is None:
+        return None
+    path = options.directory / f"{options.app_id}-app-private-key.pem"
+    if not path.exists():
+        write_private_key(path, generate_key_pair(options.key_bits).private_key_pem)
+    public = (
+        load_private_key(path)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    emu.add_app(options.app_id, public_key_pem=public)
+    return path.resolve()
+
+
 def _certificate_toml(pod_url: str, ca: Path, cert: Path, key: Path) -> str:
     return "\n".join(
         [
@@ -266,6 +301,7 @@ async def serve_emulator(
     emu = Emulator(**options.emulator)
     bot = emu.add_user(options.bot_username, public_key_pem=public_key)
     people = [emu.add_user(name) for name in options.users]
+    app_key = _app_key(emu, options)
     ims = {person.username: emu.create_im(bot.username, person.username) for person in people}
     room = emu.create_room(ROOM, [*options.users, bot.username]) if people else None
     async with emu:
@@ -277,6 +313,8 @@ async def serve_emulator(
             username=bot.username,
             private_key=key_path,
             ca_bundle=ca.resolve(),
+            app_id=options.app_id,
+            app_private_key=app_key,
         )
         config = directory / "symbot.toml"
         config.write_text(rsa_toml, encoding="utf-8")
@@ -323,6 +361,11 @@ def _print_banner(
     lines.append(f"  tokens live {lifetime:g} s")
     if options.emulator.get("strict_content_type") is False:
         lines.append("  certificate login accepts a Content-Type (--lenient-content-type)")
+    if options.app_id is not None:
+        lines.append(f"  app    {options.app_id}: may act on behalf of every user (OBO)")
+    clock_offset = options.emulator.get("clock_offset", 0.0)
+    if clock_offset:
+        lines.append(f"  clock  {clock_offset:+g} s from this machine's")
     lines += [
         "",
         f"Wrote {config} (RSA login) and {cert_config} (certificate login):",

@@ -1,8 +1,9 @@
 """Descriptions of a bot's credentials: what to log in with, not how.
 
 `RsaJwtAuth` and `CertificateAuth` name the key or certificate (a path, or the PEM text
-itself), the username and the passphrase; they are plain values, validated when built.
-Reading the files and logging in is `symbot.auth`'s job (`symbot.auth.provider_for`).
+itself), the username and the passphrase; `AppAuth` does the same for an application (on
+behalf of users, extension apps). They are plain values, validated when built. Reading the
+files and logging in is `symbot.auth`'s job (`symbot.auth.provider_for`, `symbot.apps`).
 
 A key or certificate source is a `Path`, a `str` or `bytes`. A `str` that holds a
 `-----BEGIN` line is PEM text, never a path: container platforms hand secrets over as
@@ -27,6 +28,7 @@ from symbot.errors import ConfigError
 
 __all__ = [
     "MAX_JWT_LIFETIME",
+    "AppAuth",
     "CertificateAuth",
     "Credentials",
     "KeySource",
@@ -149,12 +151,12 @@ def _check_lifetime(instance: Any, attribute: Any, value: float) -> None:
         )
 
 
-def _from_env(secret: str) -> Any:
+def _from_env(secret: str, section: str = "auth") -> Any:
     """The default of `secret`: the variable `<secret>_env` names, read now."""
 
     def read(self: Any) -> str | None:
         name = getattr(self, f"{secret}_env")
-        return None if name is None else secret_from_env(name, f"auth.{secret}_env")
+        return None if name is None else secret_from_env(name, f"{section}.{secret}_env")
 
     return Factory(read, takes_self=True)
 
@@ -218,6 +220,47 @@ class CertificateAuth:
     username: str | None = field(
         default=None, validator=_check_username("auth.username", optional=True)
     )
+
+
+def _check_app_id(_instance: Any, _attribute: Any, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("app.app_id", "must be a non-empty string", "set the app's id")
+
+
+def _check_cache_size(_instance: Any, _attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            "app.obo_cache_size", f"must be an integer >= 1, got {value!r}", "use e.g. 1000"
+        )
+
+
+@frozen(kw_only=True)
+class AppAuth:
+    """An application's RSA credentials (on-behalf-of, extension-app authentication): its
+    app id and private key (path, PEM text or PEM bytes), decrypted with `passphrase` (or the
+    environment variable `passphrase_env`). The certificate variants are deprecated by
+    Symphony and not offered.
+
+    `obo_cache_size` bounds how many users' on-behalf-of sessions are kept (the least
+    recently used is dropped); `check_username` names a user the app may act for, so that
+    `symbot check` can try an on-behalf-of login too.
+    """
+
+    app_id: str = field(validator=_check_app_id)
+    private_key: KeySource = field(
+        converter=_key_source, validator=_check_source("app.private_key"), repr=_key_repr
+    )
+    passphrase_env: str | None = field(
+        default=None, validator=_check_variable("app.passphrase_env")
+    )
+    passphrase: str | None = field(
+        default=_from_env("passphrase", "app"),
+        validator=_check_secret("app.passphrase"),
+        repr=False,
+    )
+    jwt_lifetime: float = field(default=240.0, validator=_check_lifetime)
+    obo_cache_size: int = field(default=1000, validator=_check_cache_size)
+    check_username: str | None = None
 
 
 Credentials = RsaJwtAuth | CertificateAuth

@@ -18,7 +18,7 @@ from typing import Any
 
 from attrs import fields, frozen
 
-from symbot.config._credentials import CertificateAuth, RsaJwtAuth, is_path_text
+from symbot.config._credentials import AppAuth, CertificateAuth, RsaJwtAuth, is_path_text
 from symbot.config._environment import env_value, secret_from_env
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import ROLES, BotSettings, DatafeedConfig, Timeouts
@@ -127,9 +127,18 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         for r in ROLES
     ),
     ConfigKey(
-        "max_token_age", "float?", "none", "Renew tokens after this many seconds (no expiry known)"
+        "max_token_age",
+        "float?",
+        "none",
+        "Renew tokens ahead of this age (s), from the pod's session policy; none: until a 401",
     ),
     ConfigKey("refresh_margin", "float", "60", "Renew this many seconds before expiry"),
+    ConfigKey(
+        "relogin_give_up_after",
+        "float?",
+        "none",
+        "Stop after re-logins failed this long (s) once credentials worked; none: never",
+    ),
     ConfigKey(
         "refresh_jitter", "float", "0.1", "Random fraction taken off the wait before a renewal"
     ),
@@ -184,6 +193,21 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         secret=True,
     ),
     ConfigKey("auth.password_env", "str", "none", "Environment variable holding auth.password"),
+    ConfigKey("app.app_id", "str", "(app: required)", "The app's id (on-behalf-of, extension app)"),
+    ConfigKey(
+        "app.private_key",
+        "key",
+        "(app: required)",
+        "The app's RSA private key: a PEM file, or the PEM text itself",
+        secret=True,
+    ),
+    ConfigKey("app.passphrase", "str", "none", "Passphrase of an encrypted app key", secret=True),
+    ConfigKey("app.passphrase_env", "str", "none", "Environment variable holding it"),
+    ConfigKey(
+        "app.jwt_lifetime", "float", "240", "App login JWT lifetime in seconds (at most 300)"
+    ),
+    ConfigKey("app.obo_cache_size", "int", "1000", "Users whose on-behalf-of sessions are kept"),
+    ConfigKey("app.check_username", "str", "none", "A user `symbot check` acts for (OBO)"),
     *_section(
         "timeouts",
         Timeouts,
@@ -329,9 +353,11 @@ def build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -
         return {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}
 
     top = {k: v for k, v in values.items() if "." not in k}
+    app_only = not section("auth") and bool(section("app"))  # an app backend, no bot account
     return {
         **top,
-        "auth": _auth_from(section("auth"), env),
+        "auth": None if app_only else _auth_from(section("auth"), env),
+        "app": _app_from(section("app"), env),
         "proxies": section("proxies"),
         "timeouts": Timeouts(**section("timeouts")),
         "retry": RetryPolicy(**section("retry")),
@@ -343,6 +369,19 @@ def build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -
 _RSA_KEYS = {"type", "username", "private_key", "passphrase", "passphrase_env",
              "previous_private_key", "previous_passphrase", "jwt_lifetime"}  # fmt: skip
 _CERT_KEYS = {"type", "username", "certificate", "p12", "key", "password", "password_env"}
+
+
+def _app_from(table: dict[str, Any], env: Mapping[str, str]) -> AppAuth | None:
+    if not table:
+        return None
+    for required in ("app_id", "private_key"):
+        if required not in table:
+            raise ConfigError(
+                f"app.{required}",
+                "is required to configure an app",
+                f"set app.{required} (or SYMBOT_APP_{required.upper()}), or remove [app]",
+            )
+    return AppAuth(**_with_secret(table, "passphrase", env, section="app"))
 
 
 def _auth_from(table: dict[str, Any], env: Mapping[str, str]) -> RsaJwtAuth | CertificateAuth:
@@ -386,10 +425,12 @@ def _auth_from(table: dict[str, Any], env: Mapping[str, str]) -> RsaJwtAuth | Ce
     return CertificateAuth(**_with_secret(options, "password", env))
 
 
-def _with_secret(options: dict[str, Any], secret: str, env: Mapping[str, str]) -> dict[str, Any]:
+def _with_secret(
+    options: dict[str, Any], secret: str, env: Mapping[str, str], *, section: str = "auth"
+) -> dict[str, Any]:
     """`options` with `secret` read from the variable `<secret>_env` names, in `env` (the
     mapping the rest of the configuration comes from), unless it is given."""
     name = options.get(f"{secret}_env")
     if name is None or options.get(secret) is not None:
         return options
-    return {**options, secret: secret_from_env(name, f"auth.{secret}_env", env)}
+    return {**options, secret: secret_from_env(name, f"{section}.{secret}_env", env)}

@@ -17,7 +17,7 @@ from typing import Any
 from attrs import Factory, field, frozen
 
 from symbot.config._checks import Check, boolean, fraction, seconds
-from symbot.config._credentials import CertificateAuth, Credentials, RsaJwtAuth
+from symbot.config._credentials import AppAuth, CertificateAuth, Credentials, RsaJwtAuth
 from symbot.config._loading import describe, load_env, load_file
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import (
@@ -151,13 +151,26 @@ def _proxies_repr(value: Mapping[str, str]) -> str:
     return repr({role: redact(url) for role, url in value.items()})
 
 
+def _check_app(_instance: Any, _attribute: Any, value: Any) -> None:
+    if value is not None and not isinstance(value, AppAuth):
+        raise ConfigError(
+            "app", f"{type(value).__name__} is not an app's credentials", "use AppAuth(...)"
+        )
+
+
 @frozen(kw_only=True)
 class BotConfig:
     """A bot's configuration. Role URLs default to `pod_url`; `proxies` overrides `proxy`
-    per role. `max_token_age` renews tokens proactively when the pod gives no expiry.
+    per role.
+
+    Tokens are used until a 401, as Symphony advises; `max_token_age` (seconds) renews them
+    ahead of an age known from the pod's session policy. `relogin_give_up_after` (seconds)
+    ends a bot whose re-logins keep failing after its credentials worked (a maintenance
+    window is ridden out until then; None: never give up).
 
     `auth` describes the credentials (`RsaJwtAuth` or `CertificateAuth`); it may be None
-    only when the bot or client is given its own `AuthProvider` (`provider=`)."""
+    only when the bot or client is given its own `AuthProvider` (`provider=`), or when only
+    an app (`app`: `AppAuth`, for `symbot.apps.App` and `Bot.obo`) is configured."""
 
     pod_url: str = field(converter=_normalise_url, validator=_check_url("pod_url"))
     allow_insecure_http: bool = field(default=False, validator=boolean("allow_insecure_http"))
@@ -173,6 +186,10 @@ class BotConfig:
     timeouts: Timeouts = field(factory=Timeouts, validator=_section("timeouts", Timeouts))
     retry: RetryPolicy = field(factory=RetryPolicy, validator=_section("retry", RetryPolicy))
     max_token_age: float | None = field(default=None, validator=seconds("max_token_age"))
+    relogin_give_up_after: float | None = field(
+        default=None, validator=seconds("relogin_give_up_after")
+    )
+    app: AppAuth | None = field(default=None, validator=_check_app)
     refresh_margin: float = field(default=60.0, validator=seconds("refresh_margin", zero=True))
     refresh_jitter: float = field(default=0.1, validator=fraction("refresh_jitter", "0.1"))
     datafeed: DatafeedConfig = field(factory=DatafeedConfig, validator=_check_datafeed)

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -29,7 +28,7 @@ from symbot.emulator._http import Request, Response, Route, error
 from symbot.emulator._keys import UserKeys
 from symbot.emulator._tokens import LoginRefused, TokenKind, TokenStore, verify_login_jwt
 
-__all__ = ["CERTIFICATE_LOGIN_NOTICE", "AuthRoutes"]
+__all__ = ["CERTIFICATE_LOGIN_NOTICE", "AuthRoutes", "grant", "read_json_body", "refuse"]
 
 logger = logging.getLogger("symbot.emulator")
 
@@ -57,6 +56,7 @@ class AuthRoutes:
     tokens: TokenStore
     ca: CertificateAuthority
     counters: Counters
+    clock: Callable[[], float]
     strict_content_type: bool = True
 
     def routes(self) -> list[Route]:
@@ -71,13 +71,9 @@ class AuthRoutes:
 
     def _pubkey_login(self, kind: TokenKind) -> Callable[[Request], Awaitable[Response]]:
         async def login(request: Request) -> Response:
+            token = read_json_body(request).get("token")
             try:
-                body = request.json()
-            except ValueError:
-                body = None
-            token = body.get("token") if isinstance(body, dict) else None
-            try:
-                username = verify_login_jwt(token, self.keys, time.time())
+                username = verify_login_jwt(token, self.keys, self.clock())
             except LoginRefused as refused:
                 return self._refuse(request, 401, str(refused))
             return self._grant(request, username, kind)
@@ -145,14 +141,33 @@ class AuthRoutes:
         return Response.json(200, {"status": "UP", "version": f"symbot-emulator {__version__}"})
 
     def _grant(self, request: Request, username: str, kind: TokenKind) -> Response:
-        self.counters.logins[request.path] += 1
-        logger.debug("login of %r on %s granted", username, request.path)
-        return Response.json(200, self.tokens.issue(username, kind).to_json())
+        return grant(self.counters, request, username, self.tokens.issue(username, kind).to_json())
 
     def _refuse(self, request: Request, status: int, reason: str) -> Response:
-        self.counters.login_failures[request.path] += 1
-        logger.info("login on %s refused (%d): %s", request.path, status, reason)
-        return error(status, reason)
+        return refuse(self.counters, request, status, reason)
+
+
+def grant(counters: Counters, request: Request, who: str, body: Mapping[str, Any]) -> Response:
+    """A login granted to `who`: counted per endpoint, answered 200 with `body`."""
+    counters.logins[request.path] += 1
+    logger.debug("login of %r on %s granted", who, request.path)
+    return Response.json(200, dict(body))
+
+
+def refuse(counters: Counters, request: Request, status: int, reason: str) -> Response:
+    """A login refused: counted per endpoint, logged, answered with Symphony's error shape."""
+    counters.login_failures[request.path] += 1
+    logger.info("login on %s refused (%d): %s", request.path, status, reason)
+    return error(status, reason)
+
+
+def read_json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or {} when it is missing or not an object."""
+    try:
+        body = request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _client_cert_chain(request: Request) -> list[Any]:

@@ -6,14 +6,13 @@ on `emu.http_url` and TLS on `emu.https_url`, whose certificate the emulator's o
 (trust it with `emu.ca_bundle`). The HTTPS listener asks for, but does not require, a client
 certificate, so certificate login and every other endpoint share one origin.
 
-The controls (`add_user`, `issue_certificate`, `send`, `submit_form`, `expire_tokens`,
-`fault`, ...) change the emulator's state directly, as a pod administrator or another user
-would.
+The controls (`add_user`, `add_app`, `issue_certificate`, `send`, `submit_form`,
+`expire_tokens`, `fault`, `clock`, ...) change the emulator's state directly, as a pod
+administrator or another user would; those of applications live in `AppControls`.
 """
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 import tempfile
@@ -27,8 +26,13 @@ import httpx
 from symbot._lifecycle import AsyncResource
 from symbot.emulator._agent_routes import agent_routes
 from symbot.emulator._app import Counters, EmulatorApp, InProcessTransport, ReceivedRequest
+from symbot.emulator._app_controls import AppControls
+from symbot.emulator._app_routes import AppRoutes
+from symbot.emulator._apps import AppRegistry, PodSigner
 from symbot.emulator._auth_routes import AuthRoutes
 from symbot.emulator._ca import CertificateAuthority, IssuedCertificate
+from symbot.emulator._clock import EmulatorClock
+from symbot.emulator._config_files import emulator_config_toml
 from symbot.emulator._directory import UserDirectory
 from symbot.emulator._faults import FaultInjector
 from symbot.emulator._feeds import FeedInfo, FeedStore
@@ -37,7 +41,7 @@ from symbot.emulator._message_routes import message_routes
 from symbot.emulator._pod_routes import pod_routes
 from symbot.emulator._rooms import Rooms
 from symbot.emulator._streams import SentMessage, StreamStore
-from symbot.emulator._tokens import TokenKind, TokenStore
+from symbot.emulator._tokens import SESSION_KINDS, TokenKind, TokenStore
 from symbot.emulator._users import EmulatedUser, UserRegistry
 
 __all__ = ["EmulatedUser", "Emulator", "emulator_config_toml"]
@@ -46,8 +50,16 @@ IN_PROCESS_URL = "https://emulator.invalid"  # no TLS happens in-process
 _T = TypeVar("_T")
 
 
-class Emulator(AsyncResource):
-    """See the module docstring. Lifetimes are in seconds; token lifetimes use `time.time()`."""
+class Emulator(AppControls, AsyncResource):
+    """See the module docstring. Lifetimes are in seconds, on the emulator's clock
+    (`time.time()` plus `clock_offset`: a negative offset puts the servers behind the bot).
+
+    Sessions (a user's, an app's, and those an app holds on a user's behalf) live
+    `session_token_lifetime`, Key Manager tokens `km_token_lifetime`; no answer announces
+    either, as with Symphony. `authorization_token_lifetime` adds a short-lived
+    `authorizationToken` to pod login answers (None: none), and `access_token_lifetime` is
+    the lifetime of the access tokens `/login/idm/tokens` grants.
+    """
 
     base_url = IN_PROCESS_URL
     _already_entered = "is already serving; enter it only once"
@@ -58,6 +70,8 @@ class Emulator(AsyncResource):
         session_token_lifetime: float = 3600.0,
         km_token_lifetime: float = 3600.0,
         authorization_token_lifetime: float | None = None,
+        access_token_lifetime: float = 300.0,
+        clock_offset: float = 0.0,
         visibility_timeout: float = 30.0,
         long_poll_timeout: float = 30.0,
         feed_ttl: float = 1800.0,
@@ -72,10 +86,14 @@ class Emulator(AsyncResource):
         self.http_port = http_port
         self.https_port = https_port
         self.directory = UserDirectory()
+        self.clock = EmulatorClock(clock_offset)
+        """The servers' clock; set `emu.clock.offset` (seconds) to move it at any time."""
         self.tokens = TokenStore(
             session_lifetime=session_token_lifetime,
             key_manager_lifetime=km_token_lifetime,
             authorization_lifetime=authorization_token_lifetime,
+            access_lifetime=access_token_lifetime,
+            clock=self.clock,
         )
         self.feed_store = FeedStore(
             visibility_timeout=visibility_timeout,
@@ -93,6 +111,8 @@ class Emulator(AsyncResource):
         )
         self._foreign_ca: CertificateAuthority | None = None
         self.users = UserRegistry(self.directory)
+        self.apps = AppRegistry()
+        self.pod_signer = PodSigner()
         self._faults = FaultInjector()
         self.counters = Counters(feed=self.feed_store.counters)
         auth = AuthRoutes(
@@ -101,11 +121,21 @@ class Emulator(AsyncResource):
             tokens=self.tokens,
             ca=self.ca,
             counters=self.counters,
+            clock=self.clock,
             strict_content_type=strict_content_type,
+        )
+        apps = AppRoutes(
+            directory=self.directory,
+            apps=self.apps,
+            tokens=self.tokens,
+            signer=self.pod_signer,
+            counters=self.counters,
+            clock=self.clock,
         )
         self.app = EmulatorApp(
             routes=[
                 *auth.routes(),
+                *apps.routes(),
                 *agent_routes(self.feed_store, self.stream_store),
                 *pod_routes(self.rooms, self.message_ops),
                 *message_routes(self.message_ops),
@@ -113,6 +143,7 @@ class Emulator(AsyncResource):
             tokens=self.tokens,
             faults=self._faults,
             counters=self.counters,
+            clock=self.clock,
         )
         self._http_url: str | None = None
         self._https_url: str | None = None
@@ -250,17 +281,24 @@ class Emulator(AsyncResource):
         self, username: str, *, session: bool = True, key_manager: bool = True
     ) -> None:
         """Every token `username` holds now answers 401, as if its lifetime had run out
-        (only the session or only the KM tokens when the other flag is False)."""
-        self.user(username)
+        (only the session or only the KM tokens when the other flag is False). Sessions
+        include those an app holds on the user's behalf; an app id expires the app's
+        sessions."""
+        self._known(username)
         self.tokens.expire(username, _kinds(session, key_manager))
 
     def revoke_tokens(
         self, username: str, *, session: bool = True, key_manager: bool = True
     ) -> None:
         """Every token `username` holds now answers 401, as after an admin's logout
-        (only the session or only the KM tokens when the other flag is False)."""
-        self.user(username)
+        (only the session or only the KM tokens when the other flag is False); an app id
+        revokes the app's sessions."""
+        self._known(username)
         self.tokens.revoke(username, _kinds(session, key_manager))
+
+    def _known(self, name: str) -> None:
+        if name not in self.apps:
+            self.user(name)
 
     def fault(
         self,
@@ -273,11 +311,13 @@ class Emulator(AsyncResource):
         retry_after: float | None = None,
         method: str | None = None,
         probability: float | None = None,
+        message: str | None = None,
     ) -> None:
         """Make the next `count` requests whose path matches `path` (`re.match`: a plain path
-        is a prefix) fail: `delay` seconds first, then `status` (with `Retry-After` if given)
-        or a dropped connection. With `probability`, each matching request fails with that
-        probability until `clear_faults()`. See symbot.emulator.faults."""
+        is a prefix) fail: `delay` seconds first, then `status` (with `Retry-After` if given,
+        saying `message` if given) or a dropped connection. With `probability`, each matching
+        request fails with that probability until `clear_faults()`. See
+        symbot.emulator._faults."""
         self._faults.add(
             path,
             status=status,
@@ -287,6 +327,7 @@ class Emulator(AsyncResource):
             retry_after=retry_after,
             method=method,
             probability=probability,
+            message=message,
         )
 
     def clear_faults(self) -> None:
@@ -398,36 +439,10 @@ class Emulator(AsyncResource):
         )
 
 
-def emulator_config_toml(
-    *, pod_url: str, username: str, private_key: Path | str, ca_bundle: Path | str | None = None
-) -> str:
-    """A ready symbot.toml: every role on `pod_url`, RSA login as `username` with the key
-    file `private_key`, trusting `ca_bundle` when given."""
-    lines = [
-        "# symbot configuration for the symbot emulator",
-        f"pod_url = {_toml_string(pod_url)}",
-    ]
-    if ca_bundle is not None:
-        lines.append(f"ca_bundle = {_toml_string(str(ca_bundle))}")
-    lines += [
-        "",
-        "[auth]",
-        f"username = {_toml_string(username)}",
-        f"private_key = {_toml_string(str(private_key))}",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def _kinds(session: bool, key_manager: bool) -> set[TokenKind]:
-    kinds = set()
+    kinds: set[TokenKind] = set()
     if session:
-        kinds.add(TokenKind.SESSION)
+        kinds |= SESSION_KINDS
     if key_manager:
         kinds.add(TokenKind.KEY_MANAGER)
     return kinds
-
-
-def _toml_string(value: str) -> str:
-    """A TOML basic string: JSON string escapes are a subset of TOML's."""
-    return json.dumps(value)

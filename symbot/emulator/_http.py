@@ -77,8 +77,10 @@ class Response:
         if self.on_undelivered is not None:
             self.on_undelivered()
 
-    async def send(self, send: Send) -> None:
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
+    async def send(self, send: Send, *, extra_headers: Sequence[tuple[str, str]] = ()) -> None:
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in (*self.headers, *extra_headers)
+        ]
         headers.append((b"content-length", str(len(self.body)).encode()))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
