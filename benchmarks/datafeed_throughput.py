@@ -218,6 +218,7 @@ async def raw_loop(stage: Stage, *, mention: bool) -> float:
     config = BotConfig(pod_url=stage.url, ca_bundle=stage.ca_bundle)
     async with Transport(config, transport=stage.transport) as transport:
         tokens = await provider.login(transport)
+    assert tokens.key_manager_token is not None
     headers = {"sessionToken": tokens.session_token, "keyManagerToken": tokens.key_manager_token}
     feed_id = await stage.load(mention=mention, tag=None)
     async with httpx.AsyncClient(

@@ -21,13 +21,13 @@ async def test_a_task_added_is_listed_and_can_be_done() -> None:
     async with BotHarness(TaskBot) as h:
         im = h.im("alice")
         await h.say("alice", im, "/add write the <quarterly> report")
-        assert (await h.next_reply(im)).text == "#1 added: write the <quarterly> report"
+        (await h.next_reply(im)).assert_text("#1 added: write the <quarterly> report")
 
         await h.say("alice", im, "/list")
-        assert (await h.next_reply(im)).text == "1. write the <quarterly> report"
+        (await h.next_reply(im)).assert_text("1. write the <quarterly> report")
 
         await h.say("alice", im, "/done 1")
-        assert (await h.next_reply(im)).text == "done: write the <quarterly> report"
+        (await h.next_reply(im)).assert_text("done: write the <quarterly> report")
 
 
 async def test_an_argument_of_the_wrong_type_gets_the_usage_line() -> None:
@@ -35,7 +35,7 @@ async def test_an_argument_of_the_wrong_type_gets_the_usage_line() -> None:
         im = h.im("bob")
         await h.say("bob", im, "/done first")
         reply = await h.next_reply(im)
-        assert "Usage: /done <number: int>" in reply.text
+        reply.assert_contains("Usage: /done <number: int>").assert_mentions()
 
 
 async def test_help_lists_every_command_from_its_docstring() -> None:

@@ -9,7 +9,9 @@ A place is a chain of steps from the top, `(parent's place, key or array index)`
 for the top itself (a dotted string is accepted too). A parser hands each nested object its
 place as it goes, which costs one small tuple, and the path is spelled out only when an
 error is reported. A reader of a nested object takes the value found there and its place,
-and checks that it is an object with `as_object` (`message.stream: missing`).
+and checks that it is an object with `as_object` (`message.stream: missing`). Items of
+arrays (`opt_objects`, `opt_strs`, `opt_ints`) come with their paths spelled out
+(`affectedUsers[1]`): arrays are rare on the hot path.
 
 The checks test the exact JSON types first (`type(value) is dict`): decoded JSON always
 has them, and the abstract `Mapping` check, several times dearer, is reached only by other
@@ -18,8 +20,8 @@ mappings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, TypeAlias, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeAlias
 
 __all__ = [
     "ROOT",
@@ -27,17 +29,18 @@ __all__ = [
     "Where",
     "as_object",
     "describe",
-    "each",
+    "opt_bool",
     "opt_int",
+    "opt_ints",
     "opt_object",
+    "opt_objects",
     "opt_str",
+    "opt_strs",
     "path_of",
     "req_object",
     "req_str",
     "wrong_type",
 ]
-
-T = TypeVar("T")
 
 Where: TypeAlias = "tuple[()] | tuple[Where, str | int] | str"
 """A place in a JSON document: `()` (the top), `(parent's place, key or index)`, or a path
@@ -64,9 +67,9 @@ class FieldError(Exception):
     """A field of the wrong JSON type, or missing; the message is `path: problem`."""
 
     def __init__(self, path: str, problem: str) -> None:
-        self.path = path
+        self.path = path.lstrip(".")  # (a top-level field named as f"{where}.{key}", where="")
         self.problem = problem
-        super().__init__(f"{path}: {problem}")
+        super().__init__(f"{self.path}: {problem}")
 
 
 def describe(value: object) -> str:
@@ -133,16 +136,50 @@ def opt_int(parent: Mapping[str, Any], key: str, where: Where = ROOT) -> int | N
     raise wrong_type(path_of(where, key), "an integer", value)
 
 
-def each(value: object, where: Where, read: Callable[[object, Where], T]) -> tuple[T, ...]:
-    """`read(item, its place)` for each item of `value`, an array of objects found at
-    `where` (absent: none)."""
+def opt_bool(parent: Mapping[str, Any], key: str, where: Where = ROOT) -> bool | None:
+    value = parent.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise wrong_type(path_of(where, key), "a boolean", value)
+
+
+def _items(parent: Mapping[str, Any], key: str, where: Where) -> list[tuple[Any, str]]:
+    """(item, its path) for each item of the array `parent[key]`; none when absent."""
+    value = parent.get(key)
     if value is None:
-        return ()
+        return []
     if not isinstance(value, list):
-        raise wrong_type(path_of(where), "an array", value)
-    items = []
-    for index, item in enumerate(value):
+        raise wrong_type(path_of(where, key), "an array", value)
+    if not value:
+        return []
+    path = path_of(where, key)
+    return [(item, f"{path}[{index}]") for index, item in enumerate(value)]
+
+
+def opt_objects(
+    parent: Mapping[str, Any], key: str, where: Where = ROOT
+) -> list[tuple[Mapping[str, Any], str]]:
+    """(object, its path) for each item of the array `parent[key]`; none when absent."""
+    found = _items(parent, key, where)
+    for item, path in found:
         if type(item) is not dict and not isinstance(item, Mapping):
-            raise wrong_type(path_of(where, index), "an object", item)
-        items.append(read(item, (where, index)))
-    return tuple(items)
+            raise wrong_type(path, "an object", item)
+    return found
+
+
+def opt_strs(parent: Mapping[str, Any], key: str, where: Where = ROOT) -> tuple[str, ...]:
+    """An array of strings; `()` when absent."""
+    found = _items(parent, key, where)
+    for item, path in found:
+        if not isinstance(item, str):
+            raise wrong_type(path, "a string", item)
+    return tuple(item for item, _ in found)
+
+
+def opt_ints(parent: Mapping[str, Any], key: str, where: Where = ROOT) -> tuple[int, ...]:
+    """An array of integers (booleans refused); `()` when absent."""
+    found = _items(parent, key, where)
+    for item, path in found:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise wrong_type(path, "an integer", item)
+    return tuple(item for item, _ in found)

@@ -16,7 +16,7 @@ async def test_echo() -> None:
         im = h.im("alice")                          # creates alice and her IM with the bot
         await h.say("alice", im, "/echo hi <there>")
         reply = await h.next_reply(im)
-        assert reply.text == "hi <there>"
+        reply.assert_text("hi <there>")
 ```
 
 `BotHarness(bot_class)` starts an `Emulator`, registers the bot's user (with a generated
@@ -24,26 +24,127 @@ key), builds the bot with a `BotConfig` pointing at the emulator's in-process tr
 and serves it in a task group until the `async with` block ends (then `bot.stop()`).
 Everything is reachable for finer checks: `h.emulator` (faults, counters, raw events),
 `h.bot` (stats), `h.config`.
+
+A `Reply` is the bot's message as the people in the conversation got it: its `text`,
+`mentions` (usernames), `data` (EntityJSON, parsed) and stream, with assertions whose failure
+says what was expected and what the bot sent (`assert_text`, `assert_contains`,
+`assert_matches`, `assert_mentions`, `assert_data`, `assert_in`); each returns the reply, so
+they chain.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Generic, TypeVar
 
 import anyio
-from attrs import evolve
+from attrs import evolve, frozen
 
 from symbot._lifecycle import AsyncResource
 from symbot.auth import RsaJwtAuth
 from symbot.bot import Bot
 from symbot.config import BotConfig, BotSettings
-from symbot.emulator import EmulatedUser, Emulator, SentMessage
+from symbot.emulator import EmulatedUser, Emulator, SentMessage, StoredAttachment
+from symbot.messages import mentions_from_data, parse_entity_json
 
-__all__ = ["BotHarness", "ServedBot", "in_process_config"]
+__all__ = ["BotHarness", "Reply", "ServedBot", "in_process_config"]
 
 B = TypeVar("B", bound=Bot)
+
+
+@frozen
+class Reply:
+    """A message the bot sent, as the people in the conversation got it.
+
+    `text` is what a person reads, `mentions` the usernames it mentions (in order), `data`
+    its EntityJSON parsed (mention entities included), `where` the conversation in words
+    ("the IM with alice", "the room #desk"). The `assert_*` methods raise AssertionError
+    saying what was expected and quoting the reply; each returns the reply, so they chain:
+    `reply.assert_contains("AAPL").assert_mentions("alice")`.
+    """
+
+    sent: SentMessage
+    where: str
+    mentions: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return self.sent.text
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return parse_entity_json(self.sent.data)
+
+    @property
+    def stream_id(self) -> str:
+        return self.sent.stream_id
+
+    @property
+    def message_ml(self) -> str:
+        """The MessageML the bot sent."""
+        return self.sent.message_ml
+
+    @property
+    def presentation_ml(self) -> str:
+        return self.sent.presentation_ml
+
+    @property
+    def message_id(self) -> str:
+        return self.sent.message_id
+
+    @property
+    def attachments(self) -> tuple[StoredAttachment, ...]:
+        """The files the bot attached (name, content type, content)."""
+        return self.sent.attachments
+
+    def assert_text(self, expected: str) -> Reply:
+        """The text is exactly `expected` (what a person reads: markup gone, entities kept)."""
+        return self._check(self.text == expected, f"text {expected!r}")
+
+    def assert_contains(self, *fragments: str) -> Reply:
+        """The text contains every one of `fragments`."""
+        missing = [fragment for fragment in fragments if fragment not in self.text]
+        return self._check(not missing, f"text containing {', '.join(map(repr, missing))}")
+
+    def assert_matches(self, pattern: str) -> Reply:
+        """The regular expression `pattern` matches somewhere in the text (`re.search`)."""
+        return self._check(re.search(pattern, self.text) is not None, f"text matching {pattern!r}")
+
+    def assert_mentions(self, *usernames: str) -> Reply:
+        """The reply mentions exactly these users, in any order (none: no mention at all)."""
+        expected = ", ".join(usernames) if usernames else "no one"
+        return self._check(set(self.mentions) == set(usernames), f"mentions of {expected}")
+
+    def assert_data(self, expected: Mapping[str, Any]) -> Reply:
+        """The EntityJSON holds `expected`: every key with an equal value, where a mapping
+        only needs to hold the keys it is compared with (`{"order": {"id": 7}}` matches
+        an order entity that has more fields)."""
+        return self._check(_holds(self.data, expected), f"data holding {expected!r}")
+
+    def assert_in(self, stream_id: str) -> Reply:
+        """The reply went to the conversation `stream_id`."""
+        return self._check(self.stream_id == stream_id, f"a reply in stream {stream_id!r}")
+
+    def _check(self, holds: bool, expected: str) -> Reply:
+        if not holds:
+            raise AssertionError(
+                f"expected {expected} from the bot in {self.where}, but it sent:\n"
+                f"  text:     {self.text!r}\n"
+                f"  mentions: {', '.join(self.mentions) or 'none'}\n"
+                f"  data:     {dict(self.data)!r}\n"
+                f"  stream:   {self.stream_id}"
+            )
+        return self
+
+
+def _holds(actual: object, expected: object) -> bool:
+    if isinstance(expected, Mapping):
+        return isinstance(actual, Mapping) and all(
+            key in actual and _holds(actual[key], value) for key, value in expected.items()
+        )
+    return actual == expected
 
 
 class ServedBot(AsyncResource, Generic[B]):
@@ -161,15 +262,27 @@ class BotHarness(AsyncResource, Generic[B]):
         await anyio.lowlevel.checkpoint()
         return sent
 
-    def replies(self, stream_id: str) -> list[SentMessage]:
+    def replies(self, stream_id: str) -> list[Reply]:
         """Every message the bot sent into `stream_id` so far, oldest first."""
         return [
-            sent
+            self._reply(sent)
             for sent in self.emulator.sent_messages()
             if sent.stream_id == stream_id and sent.sender == self.username
         ]
 
-    async def next_reply(self, stream_id: str, timeout: float = 5.0) -> SentMessage:  # noqa: ASYNC109
+    def _reply(self, sent: SentMessage) -> Reply:
+        directory = self.emulator.directory
+        record = self.emulator.stream_store.stream(sent.stream_id)
+        if record.room_name is not None:
+            where = f"the room #{record.room_name}"
+        else:
+            others = [member for member in record.members if member != self.username]
+            where = f"the IM with {', '.join(others) or 'itself'}"
+        ids = mentions_from_data(parse_entity_json(sent.data))
+        names = {user.user_id: user.username for user in directory}
+        return Reply(sent, where, tuple(names.get(user_id, str(user_id)) for user_id in ids))
+
+    async def next_reply(self, stream_id: str, timeout: float = 5.0) -> Reply:  # noqa: ASYNC109
         """The bot's next message in `stream_id` not yet returned by this method; waits up
         to `timeout` seconds (TimeoutError)."""
         seen = self._read.get(stream_id, 0)

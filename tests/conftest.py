@@ -1,17 +1,32 @@
-"""Shared fixtures. Every `@pytest.mark.anyio` test runs on asyncio and on trio."""
+"""Shared fixtures. Every `@pytest.mark.anyio` test runs on asyncio and on trio.
+
+Child processes (`python -m symbot.cli ...`, bot scripts) import the very symbot the tests
+import: its source root goes first on their PYTHONPATH, so plain `pytest` works in a clone
+where symbot is not installed (pyproject's `pythonpath` does the same for this process).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
+import symbot
 from symbot.emulator._agent_routes import agent_routes
 from symbot.emulator._asgi import Receive, Scope, Send
 from symbot.emulator._feeds import FeedStore
 from symbot.emulator._http import error, match_route, read_request
 from symbot.emulator._streams import StreamStore
+
+SOURCE_ROOT = str(Path(symbot.__file__).resolve().parent.parent)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    inherited = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([SOURCE_ROOT, *([inherited] if inherited else [])])
 
 
 @pytest.fixture(params=["asyncio", "trio"])

@@ -1,15 +1,13 @@
-"""The `symbot` command line: keygen, check, run and emulator, through their entry point
-and, where they serve or run until a signal, as real processes."""
+"""The `symbot` command line: keygen, --version and run, through their entry point and,
+where they run until a signal, as real processes (check and emulator have their own files)."""
 
 from __future__ import annotations
 
 import signal
-import socket
 import stat
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
+import textwrap
 from pathlib import Path
 
 import anyio
@@ -17,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+import symbot
 from symbot.cli import main
 from symbot.emulator import Emulator
 
@@ -71,6 +70,13 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert "usage: symbot " + name in capsys.readouterr().out
 
 
+def test_version_names_symbot_and_python(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith(f"symbot {symbot.__version__} (Python 3.")
+
+
 def test_one_commands_defaults_do_not_leak_into_another() -> None:
     from symbot.cli._main import _build_parser
 
@@ -80,6 +86,47 @@ def test_one_commands_defaults_do_not_leak_into_another() -> None:
 
 
 # --- run (`symbot check` is tested in tests/test_cli_check.py) ----------------------------
+
+
+def test_keygen_refuses_to_overwrite_an_existing_public_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_path = tmp_path / "bot.pem"
+    (tmp_path / "bot.pem.pub").write_text("the key the pod knows")
+    assert main(["keygen", "-o", str(key_path), "--bits", "2048"]) == 1
+    assert (
+        "bot.pem.pub: already exists. Fix: choose another path or pass --force"
+        in capsys.readouterr().err
+    )
+    assert not key_path.exists()  # nothing written, not even the private key
+    assert (tmp_path / "bot.pem.pub").read_text() == "the key the pod knows"
+
+
+def test_keygen_never_follows_a_symbolic_link_even_with_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    key_path, public_path = tmp_path / "bot.pem", tmp_path / "bot.pem.pub"
+    key_path.symlink_to(victim)
+    public_path.symlink_to(victim)
+    assert main(["keygen", "-o", str(key_path), "--bits", "2048"]) == 1
+    (tmp_path / "dangling.pem").symlink_to(tmp_path / "nowhere")
+    assert main(["keygen", "-o", str(tmp_path / "dangling.pem"), "--bits", "2048"]) == 1
+    assert not (tmp_path / "nowhere").exists()
+    capsys.readouterr()
+
+    assert main(["keygen", "-o", str(key_path), "--bits", "2048", "--force"]) == 0
+    assert victim.read_text() == "precious"
+    assert not key_path.is_symlink()
+    assert not public_path.is_symlink()
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(public_path.stat().st_mode) == 0o644
+    assert key_path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert public_path.read_text() == capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bot.pem", "bot.pem.pub", "dangling.pem", "victim.txt"
+    ]  # fmt: skip
 
 
 def write_config(emu: Emulator, tmp_path: Path, username: str = "bot") -> Path:
@@ -92,18 +139,86 @@ def write_config(emu: Emulator, tmp_path: Path, username: str = "bot") -> Path:
     return path
 
 
-def test_run_explains_a_target_that_is_not_a_bot(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def pod_config(tmp_path: Path) -> Path:
+    """A valid configuration for a pod that is never reached (the target fails first)."""
     config = tmp_path / "symbot.toml"
     config.write_text('pod_url = "https://acme.symphony.com"\n[auth]\nusername = "bot"\n'
                       'private_key = "bot.pem"\n')  # fmt: skip
-    assert main(["run", f"{EXAMPLES / 'echo_bot.py'}:Nope", "-c", str(config)]) == 1
-    err = capsys.readouterr().err
-    assert "'Nope' in" in err
-    assert "it defines EchoBot" in err
-    assert main(["run", "no_such_module_here:Bot", "-c", str(config)]) == 1
-    assert "no module named 'no_such_module_here'" in capsys.readouterr().err
+    return config
+
+
+def run_error(capsys: pytest.CaptureFixture[str], target: str, config: Path) -> str:
+    """What `symbot run TARGET` printed on stderr, after checking it exited with 1."""
+    assert main(["run", target, "-c", str(config)]) == 1
+    return capsys.readouterr().err
+
+
+def test_run_names_a_bad_target_as_the_target(
+    pod_config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_bot = f"{EXAMPLES / 'echo_bot.py'}:Nope"
+    errors = {
+        target: run_error(capsys, target, pod_config)
+        for target in (not_a_bot, "no_such_module_here:Bot", "no_colon", "missing_file.py:Bot")
+    }
+
+    for target, err in errors.items():
+        assert err.startswith(f"symbot run: cannot load the bot {target!r}: "), err
+        assert "config field" not in err
+        assert err.count("Fix:") == 1
+    assert "'Nope' in" in errors[not_a_bot]
+    assert "Fix: it defines EchoBot" in errors[not_a_bot]
+    assert "no module named 'no_such_module_here'" in errors["no_such_module_here:Bot"]
+
+
+BROKEN_BOTS = {
+    "missing import": ("from symbot import Bot\n\nimport no_such_package_xyz\n",
+                       3, "import no_such_package_xyz", "ModuleNotFoundError"),
+    "error at import": ("from symbot import Bot\n\n\nclass MyBot(Bot):\n"
+                        "    limit = 1 / 0\n", 5, "limit = 1 / 0", "ZeroDivisionError"),
+    "syntax error": ("from symbot import Bot\n\nclass MyBot(Bot)\n    pass\n",
+                     3, "class MyBot(Bot)", "SyntaxError"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BROKEN_BOTS)
+def test_an_error_in_the_bots_own_module_is_shown_in_a_few_lines_at_its_line(
+    tmp_path: Path, pod_config: Path, case: str
+) -> None:
+    source, line, code, error = BROKEN_BOTS[case]
+    bot_file = tmp_path / f"broken_{case.replace(' ', '_')}.py"
+    bot_file.write_text(source)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and command
+        [*SYMBOT, "run", f"{bot_file}:MyBot", "-c", str(pod_config)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    err = result.stderr
+    assert err.startswith(f"symbot run: cannot load the bot '{bot_file}:MyBot': importing "), err
+    assert f'"{bot_file}", line {line}' in err
+    assert code in err
+    assert error in err
+    assert "Traceback" not in err
+    assert "symbot/cli" not in err
+    assert "importlib" not in err
+    assert len(err.splitlines()) <= 8, err
+
+
+def test_a_bot_file_imports_its_sibling_modules(tmp_path: Path) -> None:
+    from symbot.cli import load_bot_class
+
+    (tmp_path / "replies_for_sibling_test.py").write_text('GREETING = "hello"\n')
+    bot_file = tmp_path / "sibling_bot.py"
+    bot_file.write_text(textwrap.dedent("""
+        from replies_for_sibling_test import GREETING
+        from symbot import Bot
+
+        class MyBot(Bot):
+            greeting = GREETING
+    """))  # fmt: skip
+    assert load_bot_class(f"{bot_file}:MyBot").greeting == "hello"  # type: ignore[attr-defined]
 
 
 @pytest.mark.anyio
@@ -138,66 +253,6 @@ async def test_run_serves_the_bot_until_sigterm_then_stops_cleanly(tmp_path: Pat
     assert "SIGTERM received: stopping" in log
 
 
-# --- emulator -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def emulator_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    """`symbot emulator` on free ports, and its output up to the ready banner's last line."""
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and command
-        [*SYMBOT, "emulator", "--port", "0", "--https-port", "0", "--dir", str(tmp_path),
-         "--users", "alice", "--bot-username", "devbot"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    watchdog = threading.Timer(60, process.kill)
-    watchdog.start()
-    lines: list[str] = []
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            if line.startswith("     symbot run"):
-                break
-        yield process, lines
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        watchdog.cancel()
-
-
-def test_emulator_command_prints_urls_and_a_config_that_check_accepts(
-    tmp_path: Path,
-    emulator_process: tuple[subprocess.Popen[str], list[str]],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    process, lines = emulator_process
-    banner = "\n".join(lines)
-    assert "HTTPS  https://127.0.0.1:" in banner
-    assert f"CA     {tmp_path / 'emulator-ca.pem'}" in banner
-    assert "user   alice: IM with the bot" in banner
-    config = tmp_path / "symbot.toml"
-    assert 'username = "devbot"' in config.read_text()
-    assert config.read_text().strip() in banner  # the printed TOML is the written one
-    key = tmp_path / "devbot-private-key.pem"
-    assert stat.S_IMODE(key.stat().st_mode) == 0o600
-
-    assert main(["check", "-c", str(config)]) == 0, capsys.readouterr().out
-    assert main(["check", "-c", str(tmp_path / "symbot-cert.toml")]) == 0
-    out = capsys.readouterr().out
-    assert "login     session auth: OK" in out
-    assert "login     key manager: OK" in out
-
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=15) == 0
-    assert process.stdout is not None
-    assert "emulator stopped" in process.stdout.read()
-
-
 @pytest.mark.anyio
 async def test_run_with_refused_credentials_says_why_and_exits_1(tmp_path: Path) -> None:
     async with Emulator() as emu:
@@ -214,15 +269,3 @@ async def test_run_with_refused_credentials_says_why_and_exits_1(tmp_path: Path)
     assert "symbot run: login of user 'bot' refused:" in err
     assert "Traceback" not in err
     assert "answered 401" in err
-
-
-def test_emulator_on_a_port_in_use_says_so_and_exits_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        argv = ["emulator", "--port", str(port), "--https-port", "0", "--dir", str(tmp_path)]
-        assert main(argv) == 1
-    assert f"port {port} or 0 on 127.0.0.1 is in use" in capsys.readouterr().err

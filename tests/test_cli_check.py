@@ -15,7 +15,7 @@ import anyio
 import pytest
 
 from symbot.cli import main
-from symbot.emulator import Emulator
+from symbot.emulator import Emulator, emulator_config_toml
 
 pytestmark = pytest.mark.anyio
 
@@ -85,7 +85,8 @@ async def test_check_gives_each_login_endpoint_its_own_ok_line_then_reads_the_ag
     assert status == 0, out
     pod = line(out, "login     pod: OK in")
     assert f"POST {url}{POD_LOGIN} as 'bot'" in pod
-    assert re.search(r"\nsession expires in \d+ min$", pod)  # the pod's authorizationToken
+    assert "\ntokens used until a 401 (they live as the pod's policy says" in pod
+    assert re.search(r"\nan access token \(beta\) came with it, valid \d+ min$", pod)
     assert line(out, "login     key manager: OK in").endswith(f"POST {url}{KM_LOGIN} as 'bot'")
     assert line(out, "session") == f"session   bot, user id {user.user_id} (Check Bot)"
     assert line(out, "agent").startswith("agent     datafeeds readable")
@@ -167,6 +168,34 @@ async def test_certificate_logins_get_one_verdict_each(tmp_path: Path, check: Ch
     refusal = line(refused_out, "login     key manager: FAILED")
     assert f"POST {url}{KM_CERT_LOGIN} answered 401 for user 'bot'" in refusal
     assert "Check: that the client certificate" in refusal
+    assert "since March 2025 Symphony answers 401 to a certificate login that carries a " in (
+        refusal.replace("\n", " ")
+    )
+
+
+async def test_an_rsa_login_refusal_does_not_blame_a_content_type(
+    tmp_path: Path, check: Check
+) -> None:
+    async with Emulator() as emu:
+        emu.add_user("bot")
+        emu.add_user("impostor")
+        status, out = await check(rsa_config(emu, tmp_path, key_of="impostor"))
+    assert status == 1
+    assert "Content-Type" not in out
+
+
+async def test_a_missing_key_file_is_one_problem_with_one_fix(tmp_path: Path, check: Check) -> None:
+    config = tmp_path / "symbot.toml"
+    config.write_text(
+        'pod_url = "https://acme.symphony.com"\n[auth]\nusername = "bot"\n'
+        'private_key = "missing.pem"\n'
+    )
+    status, out = await check(config)
+    assert status == 1
+    keys = line(out, "keys      FAILED")
+    assert "missing.pem" in keys
+    assert out.count("Fix:") == 1, out
+    assert "Fix: check the path in auth.private_key" in keys
 
 
 async def test_a_login_that_needs_the_previous_key_passes_with_a_warning(
@@ -208,3 +237,84 @@ async def test_check_says_which_host_it_could_not_reach(tmp_path: Path, check: C
     assert "login     pod: FAILED: POST https://127.0.0.1:9/" in out
     assert "login     key manager: FAILED: POST https://127.0.0.1:9/" in out
     assert "reachable from this machine" in out
+
+
+async def test_check_warns_about_a_key_file_others_may_read(tmp_path: Path, check: Check) -> None:
+    async with Emulator() as emu:
+        emu.add_user("bot")
+        config = rsa_config(emu, tmp_path)
+        (tmp_path / "bot.pem").chmod(0o644)
+        status, out = await check(config)
+    assert status == 0, out  # a warning, not a failure: platforms mount secrets 0644
+    keys = line(out, "keys      credentials loaded")
+    assert "WARNING: the private key file" in keys
+    assert f"chmod 600 {tmp_path / 'bot.pem'}" in keys
+
+
+def app_config(emu: Emulator, tmp_path: Path, *, with_bot: bool, extra: str = "") -> Path:
+    """A symbot.toml with `[app]` (the emulator's app `my-app`), and `[auth]` if `with_bot`."""
+    app = emu.add_app("my-app")
+    app_key = app.write_private_key(tmp_path / "my-app.pem")
+    bot_key = emu.user("bot").write_private_key(tmp_path / "bot.pem") if with_bot else None
+    path = tmp_path / "symbot.toml"
+    path.write_text(
+        emulator_config_toml(
+            pod_url=emu.https_url,
+            ca_bundle=emu.ca_bundle,
+            username="bot" if with_bot else None,
+            private_key=bot_key,
+            app_id="my-app",
+            app_private_key=app_key,
+        )
+        + extra
+    )
+    return path
+
+
+async def test_check_logs_the_app_in_and_acts_for_the_check_user(
+    tmp_path: Path, check: Check
+) -> None:
+    async with Emulator() as emu:
+        emu.add_user("bot")
+        alice = emu.add_user("alice")
+        status, out = await check(
+            app_config(emu, tmp_path, with_bot=True, extra='check_username = "alice"\n')
+        )
+        url = emu.https_url
+    assert status == 0, out
+    assert line(out, "login     pod: OK in")
+    assert line(out, "app").endswith(f"POST {url}/login/pubkey/app/authenticate")
+    assert (
+        line(out, "obo")
+        == f"obo       alice, user id {alice.user_id}: the app acts on their behalf"
+    )
+    assert "All checks passed: this bot can log in and read its datafeed; the app can log in" in out
+
+
+async def test_check_of_an_app_alone_says_how_to_try_obo(tmp_path: Path, check: Check) -> None:
+    async with Emulator() as emu:
+        status, out = await check(app_config(emu, tmp_path, with_bot=False))
+    assert status == 0, out
+    assert "login " not in out
+    assert line(out, "obo").startswith("obo       not tried: set app.check_username")
+    assert "All checks passed: the app can log in." in out
+
+
+async def test_check_reports_an_app_refused_and_a_user_it_may_not_act_for(
+    tmp_path: Path, check: Check
+) -> None:
+    async with Emulator() as emu:
+        emu.add_user("alice")
+        config = app_config(emu, tmp_path, with_bot=False, extra='check_username = "alice"\n')
+        emu.set_app_entitlement("my-app", "alice", entitled=False)
+        not_entitled, out_obo = await check(config)
+        emu.fault("/login/pubkey/app/authenticate", status=401, message="invalid app", count=1)
+        refused, out_app = await check(config)
+    assert not_entitled == 1
+    obo = line(out_obo, "obo")
+    assert "answered 403" in obo
+    assert "not entitled to act on behalf of 'alice'" in obo
+    assert "Check: that 'alice' is a user of this pod, that they installed the app" in obo
+    assert refused == 1
+    assert "app       FAILED: POST " in out_app
+    assert "invalid app" in line(out_app, "app")

@@ -4,9 +4,12 @@ ends by itself with a summary; `--interactive` relays typed lines as alice."""
 from __future__ import annotations
 
 import io
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +92,54 @@ def test_the_readme_demo_command_finishes_by_itself_with_status_0() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "events lost       0" in result.stdout
+
+
+DEMO = [sys.executable, "-m", "symbot.cli", "demo", "--interactive"]
+AFTER_DELETE = "!delete-feed\n/price aapl\n!stats\n"
+"""A message typed right after `!delete-feed`, when the bot has no datafeed for an instant."""
+
+
+def test_piped_input_loses_no_message_sent_right_after_a_deleted_feed() -> None:
+    result = subprocess.run(  # noqa: S603 - our own interpreter and command
+        DEMO, input=AFTER_DELETE, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "deskbot → alice: AAPL 187.20" in result.stdout
+    assert "events lost       0" in result.stdout
+    assert "alice> " not in result.stdout  # no prompt when nobody types
+
+
+def test_input_from_a_file_is_played_line_by_line(tmp_path: Path) -> None:
+    script = tmp_path / "alice.txt"
+    script.write_text(AFTER_DELETE + "/quote TSLA")  # the last line has no newline
+    with script.open() as stdin:
+        result = subprocess.run(  # noqa: S603 - our own interpreter and command
+            DEMO, stdin=stdin, capture_output=True, text=True, timeout=120, check=False
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "deskbot → alice: AAPL 187.20" in result.stdout
+    assert "deskbot → alice: TSLA 248.50" in result.stdout
+    assert "events lost       0" in result.stdout
+
+
+def test_ctrl_c_while_waiting_on_a_pipe_exits_cleanly() -> None:
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and command
+        DEMO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        for line in process.stdout:
+            if "/quit" in line:  # the last line of the instructions: input is being read
+                break
+        process.send_signal(signal.SIGINT)
+        out, err = process.stdout.read(), process.stderr.read()
+        status = process.wait(timeout=30)
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+    assert "Fatal Python error" not in err
+    assert status == 130, out + err  # the conventional status of a Ctrl-C

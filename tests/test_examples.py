@@ -13,9 +13,10 @@ from typing import Any
 import anyio
 import pytest
 
+from symbot.apps import App
 from symbot.bot import Bot
 from symbot.config import BotConfig
-from symbot.emulator import Emulator
+from symbot.emulator import Emulator, emulator_config_toml
 from symbot.testing import BotHarness
 
 pytestmark = pytest.mark.anyio
@@ -77,6 +78,29 @@ async def test_command_bot_parses_typed_arguments_and_lists_tasks_unnumbered() -
         assert (await h.next_reply(im)).text == "- one\n- two"
         await h.say("alice", im, "/done 9")
         assert (await h.next_reply(im)).text == "there is no task #9; /list shows them"
+
+
+async def test_order_bot_sends_a_form_and_answers_the_submission() -> None:
+    orders = example("order_bot")
+    async with BotHarness(orders.OrderBot) as h:
+        alice = h.user("alice")
+        im = h.im("alice")
+        await h.say("alice", im, "/order")
+        sent_form = await h.next_reply(im)
+        assert '<form id="order">' in sent_form.message_ml
+        values = {"name": "Alice <3", "size": "l", "toppings": ["cheese", "basil"]}
+        h.emulator.submit_form("alice", sent_form.message_id, values, action="place")
+        summary = "Large pizza for Alice <3 with Extra cheese, Basil"
+        assert (await h.next_reply(im)).text == summary  # the form, replaced by the summary
+        thanks = await h.next_reply(im)
+        assert thanks.text == f"Thanks {alice.display_name}, order placed: {summary}"
+        await h.say("alice", im, "/order")
+        second = await h.next_reply(im)
+        h.emulator.submit_form("alice", second.message_id, {"name": " "}, action="place")
+        assert (await h.next_reply(im)).text == "Please give a name and pick a size."
+        h.emulator.submit_form("alice", second.message_id, action="cancel")
+        assert (await h.next_reply(im)).text == "Order cancelled."
+        assert h.bot.stats.handler_errors == 0
 
 
 async def test_certificate_bot_logs_in_over_mutual_tls(tmp_path: Path) -> None:
@@ -147,3 +171,53 @@ def test_the_bots_own_tests_pass_with_pytest() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
+
+
+def app_config_file(emu: Emulator, tmp_path: Path, app_id: str) -> BotConfig:
+    """The symbot.toml `symbot emulator --app-id` writes: `[app]` with a key file."""
+    key = emu.add_app(app_id).write_private_key(tmp_path / f"{app_id}.pem")
+    path = tmp_path / "symbot.toml"
+    path.write_text(
+        emulator_config_toml(
+            pod_url=emu.https_url, ca_bundle=emu.ca_bundle, app_id=app_id, app_private_key=key
+        )
+    )
+    return BotConfig.from_file(path, env={})
+
+
+async def test_obo_app_posts_as_the_user(tmp_path: Path) -> None:
+    obo = example("obo_app")
+    async with Emulator() as emu:
+        emu.add_user("alice", display_name="Alice Chen")
+        emu.add_user("bob")
+        im = emu.create_im("alice", "bob")
+        config = app_config_file(emu, tmp_path, "compliance-app")
+        message_id = await obo.post_as(config, "alice", im, "Hello")
+    [sent] = emu.sent_messages()
+    assert (sent.sender, sent.message_id) == ("alice", message_id)
+    assert sent.text == "Hello (posted by compliance-app for Alice Chen)"
+
+
+async def test_circle_of_trust_backend_trusts_its_pair_and_learns_who_the_user_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trust = example("circle_of_trust")
+    async with Emulator() as emu:
+        alice = emu.add_user("alice")
+        emu.add_app("another-app")
+        config = app_config_file(emu, tmp_path, "my-extension")
+        async with App(config) as app:
+            backend = trust.ExtensionBackend(app)
+            app_token = await backend.app_token()
+            symphony_token = emu.symphony_token("my-extension", app_token)  # via the client
+            assert await backend.trust(app_token, symphony_token)
+            assert not await backend.trust(app_token, "forged")
+            user = await backend.who(emu.extension_user_jwt("alice", "my-extension"))
+            assert user is not None
+            assert (user.user_id, user.username) == (alice.user_id, "alice")
+            assert await backend.who(emu.extension_user_jwt("alice", "another-app")) is None
+        await trust.main(config)
+    out = capsys.readouterr()
+    assert "authenticated my-extension: an app token of" in out.out
+    assert "issued for another app" in out.err
+    assert app_token not in out.out + out.err

@@ -15,27 +15,27 @@ import asyncio
 import json
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from symphony.bdk.core.config.loader import BdkConfigLoader
 from symphony.bdk.core.service.datafeed.real_time_event_listener import RealTimeEventListener
 from symphony.bdk.core.symphony_bdk import SymphonyBdk
 
-from benchmarks.bdk.protocol import OrderTracker, Workload, emit, read_command, run_client
+from benchmarks.bdk.protocol import (
+    OrderTracker,
+    Workload,
+    bdk_settings,
+    emit,
+    read_command,
+    run_client,
+)
 
 
 def bdk_config(workload: Workload) -> Any:
     """Every role (pod, KM, agent) on the emulator's one HTTPS origin, trusting its CA."""
-    url = urlsplit(workload.base_url)
-    config = {
-        "scheme": url.scheme,
-        "host": url.hostname,
-        "port": url.port,
-        "ssl": {"trustStore": {"path": workload.ca_bundle}},
-        "bot": {"username": workload.username, "privateKey": {"path": workload.private_key}},
-        "datafeed": {"version": "v2"},
-    }
-    return BdkConfigLoader.load_from_content(json.dumps(config))
+    settings = bdk_settings(
+        workload.base_url, workload.ca_bundle, workload.username, private_key=workload.private_key
+    )
+    return BdkConfigLoader.load_from_content(json.dumps(settings))
 
 
 async def read_command_async() -> str:

@@ -35,7 +35,7 @@ from attrs import frozen
 from benchmarks.bdk.protocol import WARMUP_TEXT, Workload, event_text
 from symbot.emulator import Emulator
 
-__all__ = ["SENDER", "STREAMS", "Client", "RunOutcome", "Stage", "run_workload"]
+__all__ = ["SENDER", "STREAMS", "Client", "RunOutcome", "Stage", "json_lines", "run_workload"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ def _login_count(emu: Emulator) -> int:
     return sum(emu.counters.logins.values())
 
 
-async def _lines(stream: anyio.abc.ByteReceiveStream) -> AsyncIterator[dict[str, Any]]:
+async def json_lines(stream: anyio.abc.ByteReceiveStream) -> AsyncIterator[dict[str, Any]]:
+    """The JSON objects a client writes, one per line; other lines are logged and skipped."""
     buffer = b""
     async for chunk in stream:
         buffer += chunk
@@ -188,7 +189,7 @@ async def _follow(
     assert process.stdout is not None
     assert process.stdin is not None
     logins_before = 0
-    async for line in _lines(process.stdout):
+    async for line in json_lines(process.stdout):
         phase = line.get("phase")
         if phase == "ready":  # storm: logged in; revoke and fire
             logins_before = _login_count(emu)

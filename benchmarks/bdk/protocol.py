@@ -27,12 +27,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = [
     "WARMUP_TEXT",
     "EventMark",
     "OrderTracker",
     "Workload",
+    "bdk_settings",
     "emit",
     "event_text",
     "peak_rss_kib",
@@ -81,6 +83,34 @@ class Workload:
         if workload.workload not in WORKLOADS:
             raise SystemExit(f"unknown workload {workload.workload!r}; one of {WORKLOADS}")
         return workload
+
+
+def bdk_settings(
+    base_url: str,
+    ca_bundle: str,
+    username: str,
+    *,
+    private_key: str | None = None,
+    certificate: str | None = None,
+) -> dict[str, Any]:
+    """The official BDK's configuration (the content of its config file) for a bot on the
+    emulator: every role (pod, KM, session auth, agent) on the one origin `base_url`, its CA
+    trusted, RSA login with `private_key` or certificate login with `certificate` (one PEM
+    file holding the certificate and its key, as the BDK wants), datafeed v5 ("v2" to it)."""
+    url = urlsplit(base_url)
+    bot: dict[str, Any] = {"username": username}
+    if private_key is not None:
+        bot["privateKey"] = {"path": private_key}
+    if certificate is not None:
+        bot["certificate"] = {"path": certificate}
+    return {
+        "scheme": url.scheme,
+        "host": url.hostname,
+        "port": url.port,
+        "ssl": {"trustStore": {"path": ca_bundle}},
+        "bot": bot,
+        "datafeed": {"version": "v2"},
+    }
 
 
 def emit(payload: dict[str, Any]) -> None:

@@ -48,16 +48,21 @@ session auth (certificate) grants the session token, the Key Manager the KM toke
 
 @frozen
 class Tokens:
-    """The two tokens every Symphony call needs, plus what is known about their lifetime.
+    """The tokens a login granted, plus what is known about their lifetime.
 
-    `expires_at` (epoch seconds) is known only when the pod returned an `authorizationToken`
-    (a JWT whose `exp` can be read); the opaque tokens themselves carry no expiry.
-    `obtained_at` is taken *before* the login request was sent, so age computed from it
-    errs on the safe side.
+    A bot's session and Key Manager tokens are opaque and live as long as the pod's session
+    policy says (1 hour to 2 weeks, announced nowhere): `expires_at` is None for them, and
+    they are used until a 401. `key_manager_token` is None for sessions that have none: an
+    app's, one an app holds on a user's behalf (OBO), an access token. `expires_at` (epoch
+    seconds, on our clock) is set only by a login whose token announces its own expiry (an
+    access token from `/login/idm/tokens`). `authorization_token` is the short-lived access
+    token a login answer may carry (beta on Symphony's side); its `exp` is its own, never
+    the session's. `obtained_at` is taken *before* the login request was sent, so an age
+    computed from it errs on the safe side.
     """
 
     session_token: str = field(repr=False)
-    key_manager_token: str = field(repr=False)
+    key_manager_token: str | None = field(repr=False)
     authorization_token: str | None = field(default=None, repr=False)
     expires_at: float | None = None
     obtained_at: float = field(factory=time.time)
@@ -81,9 +86,10 @@ class EndpointLogin:
     """What one login endpoint granted.
 
     `endpoint` is the request as errors name it (`POST https://…/login/pubkey/authenticate`).
-    `expires_at` (epoch seconds) is known only when the endpoint returned an
-    `authorizationToken` whose `exp` can be read. `current_key_refusal` is set when the
-    current key was refused and the previous one (key rotation) was accepted.
+    `expires_at` (epoch seconds, the server's clock) is the `exp` of the `authorizationToken`
+    when the endpoint returned one: a short-lived access token's expiry, *not* the session's
+    (which nothing announces). `current_key_refusal` is set when the current key was refused
+    and the previous one (key rotation) was accepted.
     """
 
     role: LoginRole
@@ -180,12 +186,12 @@ def _server_message(response: httpx.Response) -> str:
 def tokens_from(
     session: EndpointLogin, key_manager: EndpointLogin, *, obtained_at: float
 ) -> Tokens:
-    """Build `Tokens` from the pod (or session auth) and KM logins."""
+    """Build `Tokens` from the pod (or session auth) and KM logins. The authorizationToken's
+    `exp` is not carried over: it says nothing about the session."""
     return Tokens(
         session_token=session.token,
         key_manager_token=key_manager.token,
         authorization_token=session.authorization_token,
-        expires_at=session.expires_at,
         obtained_at=obtained_at,
     )
 

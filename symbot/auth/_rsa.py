@@ -4,21 +4,21 @@
 `symbot.auth.provider_for`): it posts a fresh RS512 JWT to the pod's
 `/login/pubkey/authenticate` and the Key Manager's `/relay/pubkey/authenticate`
 concurrently (or to one of them: `login_endpoint`). During a key rotation the previous key
-is tried once when the current one is refused.
+is tried once when the current one is refused. JWTs are built on the server's clock
+(`symbot.auth.ServerClock`, measured from the login answers).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-import jwt
 from attrs import evolve
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from symbot.auth._clock import ServerClock
+from symbot.auth._jwt import LoginJwt, post_login_jwt
 from symbot.auth._keys import load_private_key
 from symbot.auth._provider import (
     EndpointLogin,
@@ -28,10 +28,10 @@ from symbot.auth._provider import (
     login_both,
 )
 from symbot.config import RsaJwtAuth, describe_source
-from symbot.errors import AuthenticationError, ConfigError
-from symbot.transport import Transport, send_with_retry
+from symbot.errors import AuthenticationError
+from symbot.transport import Transport
 
-__all__ = ["RsaJwtLogin", "load_rsa_keys", "secret_from_env"]
+__all__ = ["RsaJwtLogin", "load_rsa_keys"]
 
 logger = logging.getLogger("symbot.auth")
 
@@ -41,27 +41,11 @@ KM_LOGIN_PATH = "/relay/pubkey/authenticate"
 _Answer = TypeVar("_Answer")
 
 
-def secret_from_env(value: str | None, env_name: str | None, field_name: str) -> str | None:
-    """`value`, or else the environment variable `env_name` (ConfigError when it is unset)."""
-    if value is not None or env_name is None:
-        return value
-    found = os.environ.get(env_name)
-    if found is None:
-        raise ConfigError(
-            f"{field_name}_env",
-            f"environment variable {env_name} is not set",
-            f"export {env_name}, or set {field_name} instead",
-        )
-    return found
-
-
 def load_rsa_keys(
     credentials: RsaJwtAuth,
 ) -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey | None]:
-    """The current and previous keys; raises `KeyLoadError`/`ConfigError` on bad input."""
-    passphrase = secret_from_env(
-        credentials.passphrase, credentials.passphrase_env, "auth.passphrase"
-    )
+    """The current and previous keys; raises `KeyLoadError` on bad input."""
+    passphrase = credentials.passphrase
     current = load_private_key(credentials.private_key, passphrase)
     previous = None
     if credentials.previous_private_key is not None:
@@ -84,30 +68,33 @@ class RsaJwtLogin:
 
     login_roles: tuple[LoginRole, ...] = ("pod", "key_manager")
 
-    def __init__(self, credentials: RsaJwtAuth) -> None:
+    def __init__(self, credentials: RsaJwtAuth, *, clock: ServerClock | None = None) -> None:
         self.username = credentials.username
         self.jwt_lifetime = credentials.jwt_lifetime
         self._key_name = describe_source(credentials.private_key, "auth.private_key")
         self._key, self._previous_key = load_rsa_keys(credentials)
+        self._jwt = LoginJwt(self.username, self._key, self.jwt_lifetime, clock or ServerClock())
 
     def __repr__(self) -> str:
         return f"RsaJwtLogin(username={self.username!r}, key={self._key_name!r})"
 
+    @property
+    def clock(self) -> ServerClock:
+        """The servers' clock as measured from the login answers."""
+        return self._jwt.clock
+
     def make_jwt(self, key: rsa.RSAPrivateKey | None = None) -> str:
-        """A fresh login JWT: RS512, `sub` = username, `exp` = now + jwt_lifetime."""
-        now = int(time.time())
-        claims = {"sub": self.username, "exp": now + int(self.jwt_lifetime)}
-        return jwt.encode(claims, key or self._key, algorithm="RS512")
+        """A fresh login JWT: RS512, `sub` = username, `exp` = the server's now + jwt_lifetime."""
+        return self._jwt.sign(key)[0]
 
     async def login(self, transport: Transport) -> Tokens:
-        """Both tokens, from one JWT sent to both endpoints; if either refuses the current
-        key, both are asked again with the previous key."""
+        """Both tokens, each endpoint sent a fresh JWT; if either refuses the current key,
+        both are asked again with the previous key."""
 
         async def with_key(key: rsa.RSAPrivateKey) -> Tokens:
-            token = self.make_jwt(key)
             return await login_both(
-                lambda: self._post(transport, "pod", token),
-                lambda: self._post(transport, "key_manager", token),
+                lambda: self._post(transport, "pod", key),
+                lambda: self._post(transport, "key_manager", key),
             )
 
         tokens, _refusal = await self._current_then_previous(with_key)
@@ -118,7 +105,7 @@ class RsaJwtLogin:
         current key, then the previous one if the current is refused (the answer says so)."""
 
         async def with_key(key: rsa.RSAPrivateKey) -> EndpointLogin:
-            return await self._post(transport, role, self.make_jwt(key))
+            return await self._post(transport, role, key)
 
         answer, refusal = await self._current_then_previous(with_key)
         return answer if refusal is None else evolve(answer, current_key_refusal=refusal)
@@ -151,16 +138,17 @@ class RsaJwtLogin:
                     server_message=also_refused.server_message,
                 ) from None
 
-    async def _post(self, transport: Transport, role: LoginRole, token: str) -> EndpointLogin:
+    async def _post(
+        self, transport: Transport, role: LoginRole, key: rsa.RSAPrivateKey
+    ) -> EndpointLogin:
         if role == "pod":
             path, where = POD_LOGIN_PATH, "the pod"
         elif role == "key_manager":
             path, where = KM_LOGIN_PATH, "the Key Manager"
         else:
             raise ValueError(f"RSA login has no {role!r} endpoint; use one of {self.login_roles}")
-        client = transport.http(role)
-        response = await send_with_retry(
-            transport.retry, lambda: client.post(path, json={"token": token})
+        response = await post_login_jwt(
+            transport, role, path, self._jwt, lambda token: {"token": token}, key
         )
         hint = (
             f"that user {self.username!r} exists on {where} as a service account, that its RSA "

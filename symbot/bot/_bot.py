@@ -19,19 +19,24 @@ handlers of the batch in hand finish until the deadline (then cancels them, leav
 batch unacknowledged so it comes back), calls `on_stop()` and closes the client. `run()` is
 `serve()` under `anyio.run` with SIGINT/SIGTERM calling `stop()` (a second signal forces).
 
-Handlers: class-level decorators (`@on_message`, `@on_event`, `@command`) are collected when
-the class is created; `@bot.on_message(...)` and friends register plain functions on one
-instance. A built-in `/help` lists the commands, from their docstrings, unless the bot
-defines its own. A command whose arguments do not parse gets its usage line as a reply.
+Services: while the bot serves, `bot.users`, `bot.streams` and `bot.messages` are the typed
+services of its client (`symbot.services`), built when the client is.
+
+Handlers: class-level decorators (`@on_message`, `@on_event`, `@command`, `@on_form`) are
+collected when the class is created; `@bot.on_message(...)` and friends register plain
+functions on one instance. A built-in `/help` lists the commands, from their docstrings,
+unless the bot defines its own. A command whose arguments do not parse gets its usage line
+as a reply.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, ClassVar, TypeVar
 
 import anyio
@@ -40,6 +45,7 @@ from anyio.abc import TaskGroup
 from attrs import define, evolve
 
 from symbot._lifecycle import AsyncResource
+from symbot.apps import App, OboUser
 from symbot.auth import AuthProvider
 from symbot.bot._dispatch import Dispatcher, DispatchStats, HandlerCall, SeenEvents, in_handler
 from symbot.bot._handlers import HandlerSpec, Invocation, MatchContext, Registry, collect_specs
@@ -47,8 +53,9 @@ from symbot.bot._outbox import Outbox
 from symbot.client import SessionInfo, SymphonyClient
 from symbot.config import BotConfig
 from symbot.datafeed import DatafeedLoop, Event, FeedStats, parse_event
-from symbot.errors import CommandUsageError
+from symbot.errors import CommandUsageError, ConfigError
 from symbot.messages import Message, to_message_ml
+from symbot.services import Messages, Services, Streams, Upload, Users
 
 __all__ = ["Bot"]
 
@@ -92,6 +99,8 @@ class Bot:
         self._feed_position: tuple[str | None, str] = (None, "")
         # What one serving holds (None when not serving).
         self._client: SymphonyClient | None = None
+        self._app: App | None = None
+        self._services: Services | None = None
         self._outbox: Outbox | None = None
         self._me: SessionInfo | None = None
         self._loop: DatafeedLoop | None = None
@@ -112,6 +121,10 @@ class Bot:
     def command(self, name: str, **options: Any) -> Callable[[F], F]:
         """Register a plain async function as a command (as `command`)."""
         return self.registry.command(name, **options)
+
+    def on_form(self, *form_ids: str, action: str | None = None) -> Callable[[F], F]:
+        """Register a plain async function as a form handler (as `on_form`)."""
+        return self.registry.on_form(*form_ids, action=action)
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -147,6 +160,28 @@ class Bot:
             raise RuntimeError("the bot is not serving: start it with serve() or run()")
         return self._client
 
+    @property
+    def services(self) -> Services:
+        """The pod and agent services of the open client (while serving)."""
+        if self._services is None:
+            raise RuntimeError("the bot is not serving: start it with serve() or run()")
+        return self._services
+
+    @property
+    def users(self) -> Users:
+        """User lookups and search (`symbot.services.Users`), while serving."""
+        return self.services.users
+
+    @property
+    def streams(self) -> Streams:
+        """IMs, rooms and members (`symbot.services.Streams`), while serving."""
+        return self.services.streams
+
+    @property
+    def messages(self) -> Messages:
+        """Messages and attachments (`symbot.services.Messages`), while serving."""
+        return self.services.messages
+
     async def session_info(self) -> SessionInfo:
         """The bot's own user (id, username, display name), from the pod."""
         info = await self.client.session_info()
@@ -154,22 +189,48 @@ class Bot:
         return info
 
     async def send_message(
-        self, stream_id: str, content: str, *, data: Mapping[str, Any] | str | None = None
+        self,
+        stream_id: str,
+        content: str,
+        *,
+        data: Mapping[str, Any] | str | None = None,
+        attachments: Sequence[Upload] = (),
     ) -> Message | None:
         """Send into `stream_id`: a plain `str` is text (always escaped), a `MessageML`
-        value (builders such as `bold()`, or `markup()` for the author's own markup) is sent
-        as markup; `data` is EntityJSON. Returns the sent message (None if its echo did not
-        parse). Raises `MessageRejectedError` (400), `ComplianceBlockedError` (451),
-        `RateLimitedError` (429 beyond the retries), `ApiError`."""
+        value (builders such as `bold()`, `form()`, or `markup()` for the author's own
+        markup) is sent as markup; `data` is EntityJSON; `attachments` are files (`Path`s or
+        `(name, bytes)` pairs). Returns the sent message (None if its echo did not parse).
+        Raises `MessageRejectedError` (400), `ComplianceBlockedError` (451),
+        `ForbiddenError` (not a member), `RateLimitedError` (429 beyond the retries),
+        `ApiError`."""
         if self._outbox is None:
             raise RuntimeError("the bot is not serving: start it with serve() or run()")
-        return await self._outbox.send(stream_id, to_message_ml(content), data)
+        return await self._outbox.send(
+            stream_id, to_message_ml(content), data, attachments=attachments
+        )
+
+    def obo(
+        self, *, username: str | None = None, user_id: int | None = None
+    ) -> AbstractAsyncContextManager[OboUser]:
+        """Act on behalf of a user (`async with bot.obo(username="alice") as alice:`) through
+        the app the configuration's `[app]` describes, while serving; see
+        `symbot.apps.App.obo`."""
+        if self.config.app is None:
+            raise ConfigError(
+                "app",
+                "no app is configured, so the bot cannot act on behalf of users",
+                "set [app] app_id and private_key (the app must be registered on the pod)",
+            )
+        if self._app is None:
+            raise RuntimeError("the bot is not serving: start it with serve() or run()")
+        return self._app.obo(username=username, user_id=user_id)
 
     # -- lifecycle --------------------------------------------------------------------------
 
     async def serve(self) -> None:
         """Run until `stop()`; see the module docstring. Raises `AuthenticationError` if
-        the credentials are refused; network trouble is ridden out, never raised."""
+        the credentials are refused at the first login (or when re-logins kept failing for
+        `relogin_give_up_after`); network trouble and maintenance windows are ridden out."""
         if self._stopped is not None:
             raise RuntimeError("this bot is already serving; call stop() first")
         self._stopped = anyio.Event()
@@ -178,24 +239,28 @@ class Bot:
                 client = SymphonyClient(
                     self.config, provider=self._provider, transport=self._transport
                 )
-                async with client:
-                    self._client = client
-                    await self._serve_with(client)
+                app = App(self.config, transport=self._transport) if self.config.app else None
+                async with client, app if app is not None else contextlib.nullcontext():
+                    self._client, self._app = client, app
+                    self._services = services = Services(client)
+                    await self._serve_with(client, services)
         finally:
-            self._client = self._outbox = self._loop = self._serve_scope = None
+            self._client = self._app = self._outbox = self._loop = self._serve_scope = None
+            self._services = None
             self._stop_timeout = None
             self._stopped.set()
             self._stopped = None
             if self.started.is_set():
                 self.started = anyio.Event()
 
-    async def _serve_with(self, client: SymphonyClient) -> None:
+    async def _serve_with(self, client: SymphonyClient, services: Services) -> None:
         """Learn who the bot is, build what handles the events, and read the datafeed;
         `on_stop` runs once `on_start` has."""
         info = await self.session_info()
         settings = self.config.bot
         rate = settings.send_rate_per_stream
-        outbox = self._outbox = Outbox(client, min_interval=1.0 / rate if rate else None)
+        outbox = Outbox(services.messages, min_interval=1.0 / rate if rate else None)
+        self._outbox = outbox
         context = MatchContext(bot_user_id=info.user_id, bot_display_name=info.display_name)
         dispatcher = Dispatcher(
             functools.partial(self._route, context),

@@ -6,6 +6,7 @@ what it does.
 May import anything in symbot.
 """
 
-from symbot.cli._main import load_bot_class, main
+from symbot.cli._main import main
+from symbot.cli._target import TargetError, load_bot_class
 
-__all__ = ["load_bot_class", "main"]
+__all__ = ["TargetError", "load_bot_class", "main"]

@@ -7,17 +7,20 @@ hides what the other answered (`$POD` stands for pod_url here):
     config    symbot.toml: RSA login as mybot on https://acme.symphony.com
     keys      credentials loaded
     login     pod: OK in 41 ms: POST $POD/login/pubkey/authenticate as 'mybot'
-              session expires in 60 min
+              tokens used until a 401 (they live as the pod's policy says, announced by nothing)
     login     key manager: OK in 12 ms: POST $POD/relay/pubkey/authenticate as 'mybot'
     session   mybot, user id 349026222344902 (My Bot)
     agent     datafeeds readable (1 with the tag 'symbot-mybot')
+    app       my-app: OK in 30 ms: POST $POD/login/pubkey/app/authenticate
+    obo       alice, user id 349026222344903: the app acts on their behalf
 
-    All checks passed: this bot can log in and read its datafeed.
+    All checks passed: this bot can log in and read its datafeed; the app can log in.
 
 A refusal names the endpoint, the user, the status and what the server said, then what to
 check; the session and agent steps run only when both logins passed, and the exit status is 1
-if anything failed. Network trouble is retried only briefly here (a check should answer
-quickly).
+if anything failed. With `[app]`, the app logs in too, and with `app.check_username` it
+acts on that user's behalf; a configuration with `[app]` alone checks the app alone. Network
+trouble is retried only briefly here (a check should answer quickly).
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from typing import TextIO
 import httpx
 from attrs import evolve
 
-from symbot.auth import AuthProvider, EndpointAuthProvider, LoginRole
+from symbot.apps import App
+from symbot.auth import (
+    AuthProvider,
+    CertificateLogin,
+    EndpointAuthProvider,
+    LoginRole,
+    key_file_warnings,
+)
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig
 from symbot.errors import (
@@ -45,6 +55,15 @@ from symbot.transport import Transport
 __all__ = ["check"]
 
 _STEP_WIDTH = 9
+APP_LOGIN = "/login/pubkey/app/authenticate"
+
+CONTENT_TYPE_CAUSE = (
+    "or that nothing between the bot and the pod (a proxy, an API gateway) adds a Content-Type "
+    "header or a body to the login request: since March 2025 Symphony answers 401 to a "
+    "certificate login that carries a Content-Type (symbot sends none)"
+)
+"""A cause of a certificate-login 401 that the provider's hint cannot know about: Symphony's
+"backward compatibility breaking notice" on its Session Authenticate (Cert) page."""
 
 
 class _Report:
@@ -92,7 +111,9 @@ def _describe(config: BotConfig) -> str:
     kind = {"RsaJwtAuth": "RSA login", "CertificateAuth": "certificate login"}.get(
         type(auth).__name__, f"{type(auth).__name__} login"
     )
-    lines = [f"{kind} as {username} on {config.pod_url}"]
+    lines = [f"{kind} as {username} on {config.pod_url}" if auth is not None else config.pod_url]
+    if config.app is not None:
+        lines.append(f"app: {config.app.app_id}")
     for role, url in (
         ("agent", config.agent_url),
         ("key manager", config.key_manager_url),
@@ -122,14 +143,30 @@ async def check(path: Path, out: TextIO) -> bool:
     brief = evolve(config.retry, max_attempts=2, initial=0.2, maximum=1.0)
     config = evolve(config, retry=brief)
     try:
-        client = SymphonyClient(config)
-    except (KeyLoadError, ConfigError) as exc:
-        return report.failed("keys", str(exc), "fix the key or certificate settings under [auth]")
-    report.step("keys", "credentials loaded")
-    async with client:
-        provider = _per_endpoint(client.provider)
-        logged_in = await _endpoint_logins(provider, client.transport, report)
-        return logged_in and await _agent_steps(client, config, report)
+        client = SymphonyClient(config) if config.auth is not None else None
+        app = App(config) if config.app is not None else None
+    except ConfigError as exc:
+        return report.failed("keys", f"{exc.field}: {exc.problem}", exc.fix)
+    except KeyLoadError as exc:
+        fix = exc.fix or "fix the key or certificate settings under [auth] or [app]"
+        return report.failed("keys", f"{exc.source}: {exc.problem}", fix)
+    warnings = [] if config.auth is None else key_file_warnings(config.auth)
+    report.step("keys", "\n".join(["credentials loaded", *(f"WARNING: {w}" for w in warnings)]))
+    if client is not None:
+        async with client:
+            provider = _per_endpoint(client.provider)
+            logged_in = await _endpoint_logins(provider, client.transport, report)
+            if not (logged_in and await _agent_steps(client, config, report)):
+                return False
+    if app is not None:
+        async with app:
+            if not await _app_steps(app, config, report):
+                return False
+    what = "this bot can log in and read its datafeed" if client is not None else ""
+    if app is not None:
+        what += ("; " if what else "") + "the app can log in"
+    print(f"\nAll checks passed: {what}.", file=report.out)
+    return True
 
 
 async def _endpoint_logins(
@@ -154,7 +191,10 @@ async def _endpoint_login(
     try:
         answer = await provider.login_endpoint(transport, role)
     except AuthenticationError as refused:
-        return report.problem("login", _refusal(refused), refused.hint, label="Check", prefix=where)
+        hint = refused.hint
+        if isinstance(provider, CertificateLogin) and refused.status == 401:
+            hint += f"; {CONTENT_TYPE_CAUSE}"
+        return report.problem("login", _refusal(refused), hint, label="Check", prefix=where)
     except (TransportError, ApiError) as exc:
         return report.problem(
             "login", str(exc), _network_fix(config, config.url(role)), prefix=where
@@ -162,7 +202,7 @@ async def _endpoint_login(
     took = (time.monotonic() - started) * 1000
     text = f"OK in {took:.0f} ms: {answer.endpoint} as {provider.username!r}"
     if role != "key_manager":
-        text += f"\n{_expiry(answer.expires_at)}"
+        text += f"\n{_lifetime(config, answer.expires_at)}"
     if answer.current_key_refusal is not None:
         text += (
             f"\nbut only with auth.previous_private_key: the current key was refused "
@@ -188,10 +228,18 @@ def _reason(exc: AuthenticationError) -> str:
     return f"{exc.status}: {exc.server_message}" if exc.server_message else str(exc.status)
 
 
-def _expiry(expires_at: float | None) -> str:
-    if expires_at is None:
-        return "expiry not announced by the pod"
-    return f"session expires in {_duration(expires_at - time.time())}"
+def _lifetime(config: BotConfig, access_expires_at: float | None) -> str:
+    """How the session will be kept: Symphony announces no session lifetime."""
+    if config.max_token_age is None:
+        text = "tokens used until a 401 (they live as the pod's policy says, announced by nothing)"
+    else:
+        text = f"tokens renewed every {_duration(config.max_token_age)} (max_token_age)"
+    if access_expires_at is not None:
+        text += (
+            f"\nan access token (beta) came with it, valid "
+            f"{_duration(access_expires_at - time.time())}"
+        )
+    return text
 
 
 async def _agent_steps(client: SymphonyClient, config: BotConfig, report: _Report) -> bool:
@@ -217,7 +265,33 @@ async def _agent_steps(client: SymphonyClient, config: BotConfig, report: _Repor
     except SymbotError as exc:
         return report.failed("agent", str(exc), _network_fix(config, config.agent_url))
     report.step("agent", f"datafeeds readable ({_count(response)} with the tag {tag!r})")
-    print("\nAll checks passed: this bot can log in and read its datafeed.", file=report.out)
+    return True
+
+
+async def _app_steps(app: App, config: BotConfig, report: _Report) -> bool:
+    """The app's own login, then an on-behalf-of login for `app.check_username` if set."""
+    assert config.app is not None
+    started = time.monotonic()
+    try:
+        await app.session.tokens()
+    except AuthenticationError as refused:
+        return report.failed("app", _refusal(refused), refused.hint, label="Check")
+    except (TransportError, ApiError) as exc:
+        return report.failed("app", str(exc), _network_fix(config, config.pod_url))
+    took = (time.monotonic() - started) * 1000
+    report.step("app", f"{app.app_id}: OK in {took:.0f} ms: POST {config.pod_url}{APP_LOGIN}")
+    username = config.app.check_username
+    if username is None:
+        report.step("obo", "not tried: set app.check_username to a user the app may act for")
+        return True
+    try:
+        async with app.obo(username=username) as user:
+            info = await user.session_info()
+    except AuthenticationError as refused:
+        return report.failed("obo", _refusal(refused), refused.hint, label="Check")
+    except SymbotError as exc:
+        return report.failed("obo", str(exc), _network_fix(config, config.pod_url))
+    report.step("obo", f"{info.username}, user id {info.user_id}: the app acts on their behalf")
     return True
 
 

@@ -19,7 +19,7 @@ import httpx
 from attrs import frozen
 
 from symbot._lifecycle import AsyncResource
-from symbot.auth import AuthProvider, AuthSession, provider_for
+from symbot.auth import AuthProvider, AuthSession, ServerClock, provider_for
 from symbot.config import BotConfig, Role
 from symbot.errors import (
     ApiError,
@@ -30,7 +30,7 @@ from symbot.errors import (
 )
 from symbot.transport import Transport, send_with_retry
 
-__all__ = ["SessionInfo", "SymphonyClient", "api_error"]
+__all__ = ["SessionInfo", "SymphonyClient", "api_error", "parse_session_info"]
 
 
 @frozen
@@ -68,13 +68,32 @@ def api_error(response: httpx.Response) -> ApiError:
     return error_type(request.method, str(request.url), status, message, code)
 
 
+def parse_session_info(response: httpx.Response) -> SessionInfo:
+    """The account a `GET /pod/v2/sessioninfo` answer describes (`ApiError` if it is not
+    one)."""
+    try:
+        data = response.json()
+        return SessionInfo(
+            user_id=int(data["id"]),
+            username=str(data["username"]),
+            display_name=data.get("displayName"),
+            email=data.get("emailAddress") or data.get("email"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ApiError(
+            "GET", str(response.request.url), response.status_code, "unexpected sessioninfo"
+        ) from None
+
+
 class SymphonyClient(AsyncResource):
     """HTTP access to a Symphony deployment for one bot account.
 
     `provider` logs in instead of the one `config.auth` describes (a user's own
-    `AuthProvider`). `transport` replaces the network for every role (the in-process
-    emulator: `emu.transport()` with `pod_url=emu.base_url`). `async with client:` starts
-    the background token refresher; leaving it closes every connection.
+    `AuthProvider`, or an app's: `symbot.apps`). `transport` replaces the network for every
+    role (the in-process emulator: `emu.transport()` with `pod_url=emu.base_url`). `clock`
+    is the servers' clock a given `provider` builds its JWTs on (one is made otherwise).
+    `async with client:` starts the background token refresher; leaving it closes every
+    connection.
     """
 
     def __init__(
@@ -83,17 +102,21 @@ class SymphonyClient(AsyncResource):
         *,
         provider: AuthProvider | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: ServerClock | None = None,
     ) -> None:
         self.config = config
         self.transport = Transport(config, transport=transport)
+        self.clock = clock or ServerClock()
+        """The servers' clock as measured from their answers (login JWTs are built on it)."""
         if provider is None:
             if config.auth is None:
                 raise ConfigError(
                     "auth",
                     "no credentials are configured",
-                    "set [auth] in the configuration, or pass provider=... to use your own",
+                    "set [auth] in the configuration, or pass provider=... to use your own "
+                    "(a configuration with [app] alone is for symbot.apps.App)",
                 )
-            provider = provider_for(config.auth)
+            provider = provider_for(config.auth, clock=self.clock)
             self._owns_provider = True
         else:
             self._owns_provider = False
@@ -105,6 +128,9 @@ class SymphonyClient(AsyncResource):
             refresh_margin=config.refresh_margin,
             jitter=config.refresh_jitter,
             retry=config.retry,
+            clock=self.clock,
+            relogin_give_up_after=config.relogin_give_up_after,
+            name=None if self._owns_provider else getattr(provider, "username", None),
         )
         self.pod = self.transport.client("pod", auth=self.session.pod_auth)
         self.agent = self.transport.client("agent", auth=self.session.auth)
@@ -142,18 +168,7 @@ class SymphonyClient(AsyncResource):
     async def session_info(self) -> SessionInfo:
         """The bot's own account (id, username, display name)."""
         response = await self.request("pod", "GET", "/pod/v2/sessioninfo")
-        data = response.json()
-        try:
-            return SessionInfo(
-                user_id=int(data["id"]),
-                username=str(data["username"]),
-                display_name=data.get("displayName"),
-                email=data.get("emailAddress") or data.get("email"),
-            )
-        except (KeyError, TypeError, ValueError):
-            raise ApiError(
-                "GET", str(response.request.url), response.status_code, "unexpected sessioninfo"
-            ) from None
+        return parse_session_info(response)
 
     @asynccontextmanager
     async def _lifespan(self) -> AsyncIterator[None]:

@@ -3,14 +3,15 @@
 `BotConfig` and its sections are frozen attrs classes, validated once when built, from
 Python, a TOML file (`BotConfig.from_file`) or `SYMBOT_*` environment variables;
 `CONFIG_KEYS` is the one list of keys (loading, environment names, documentation). The
-credentials (`RsaJwtAuth`, `CertificateAuth`) are descriptions: `symbot.auth` reads the keys
-and logs in with them.
+credentials (`RsaJwtAuth`, `CertificateAuth`, and an app's `AppAuth`) are descriptions:
+`symbot.auth` reads the keys and logs in with them.
 
 May import: `symbot.errors`.
 """
 
 from symbot.config._credentials import (
     MAX_JWT_LIFETIME,
+    AppAuth,
     CertificateAuth,
     Credentials,
     KeySource,
@@ -27,6 +28,7 @@ __all__ = [
     "CONFIG_KEYS",
     "MAX_JWT_LIFETIME",
     "ROLES",
+    "AppAuth",
     "BotConfig",
     "BotSettings",
     "CertificateAuth",

@@ -33,9 +33,9 @@ from symbot._fields import (
     Where,
     as_object,
     describe,
-    each,
     opt_int,
     opt_object,
+    opt_objects,
     opt_str,
     req_str,
 )
@@ -188,7 +188,8 @@ def _elements_action_fields(
 
 def _join_request_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
     event["stream"] = read_stream(p.get("stream"), (where, "stream"))
-    event["affected_users"] = each(p.get("affectedUsers"), (where, "affectedUsers"), read_user)
+    users = opt_objects(p, "affectedUsers", where)
+    event["affected_users"] = tuple(read_user(item, path) for item, path in users)
 
 
 def _generic_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:

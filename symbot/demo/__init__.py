@@ -19,12 +19,12 @@ from typing import TextIO
 import anyio
 
 from symbot.demo._bot import DeskBot
-from symbot.demo._interactive import ReadLine, converse
+from symbot.demo._interactive import ReadLine, converse, read_stdin_line, relay_lines
 from symbot.demo._script import Summary, play, print_summary, summarize
 from symbot.demo._stage import Stage
 from symbot.demo._transcript import Transcript
 
-__all__ = ["DeskBot", "Summary", "demo", "run_demo"]
+__all__ = ["DeskBot", "ReadLine", "Summary", "demo", "read_stdin_line", "relay_lines", "run_demo"]
 
 TITLE = "symbot demo: DeskBot, two colleagues and a Symphony emulator on 127.0.0.1"
 
@@ -33,7 +33,7 @@ async def demo(
     out: TextIO,
     *,
     interactive: bool = False,
-    read_line: ReadLine = input,
+    read_line: ReadLine = read_stdin_line,
     token_lifetime: float = 5.0,
 ) -> Summary:
     """Run the demo, writing the transcript to `out`; returns its summary."""
@@ -57,7 +57,7 @@ def run_demo(
     out: TextIO | None = None,
     *,
     interactive: bool = False,
-    read_line: ReadLine = input,
+    read_line: ReadLine = read_stdin_line,
     backend: str = "asyncio",
 ) -> int:
     """`symbot demo`: run it under `anyio.run`; exit status 0 when every promise held."""

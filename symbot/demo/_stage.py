@@ -61,9 +61,7 @@ class Stage(AsyncResource):
         self.transcript = transcript
         self.token_lifetime = token_lifetime
         self.emulator = Emulator(
-            session_token_lifetime=token_lifetime,
-            km_token_lifetime=token_lifetime,
-            authorization_token_lifetime=token_lifetime,
+            session_token_lifetime=token_lifetime, km_token_lifetime=token_lifetime
         )
         self.bot: DeskBot | None = None
         self.im = self.room = ""
@@ -110,7 +108,10 @@ class Stage(AsyncResource):
         emu.add_user(BOT, display_name=BOT_DISPLAY_NAME, public_key_pem=pair.public_key_pem)
         note("setup", f"public key registered on the pod for {BOT}, as an administrator would")
         config_path = workdir / "symbot.toml"
-        config_path.write_text(emu.bot_config_toml(BOT, key_path), encoding="utf-8")
+        # the pod's session lifetime, known to its deployer: renew ahead of it, not at a 401
+        policy = f"max_token_age = {self.token_lifetime:g}\n\n[auth]"
+        toml = emu.bot_config_toml(BOT, key_path).replace("\n[auth]", policy, 1)
+        config_path.write_text(toml, encoding="utf-8")
         config = BotConfig.from_file(config_path, env={})
         note("setup", f"wrote and loaded {config_path.name}: RSA login as {BOT}, key mode 0600")
         for username, display_name in PEOPLE.items():
@@ -119,7 +120,11 @@ class Stage(AsyncResource):
         self.room = emu.create_room("trading", ["alice", "bob", BOT])
         self.places = {self.im: "IM", self.room: "#trading"}
         note("setup", "people: alice, bob, carol; an IM alice ↔ deskbot; the room #trading")
-        note("setup", f"tokens live {self.token_lifetime:g} s on this emulator (a pod: hours)")
+        note(
+            "setup",
+            f"sessions live {self.token_lifetime:g} s on this emulator (a pod: hours), and "
+            "max_token_age says so",
+        )
 
         self.bot = DeskBot(config)
         seen = self.seen_by_bot

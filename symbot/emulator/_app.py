@@ -3,18 +3,34 @@
 Every request goes through the same pipeline, in the order a real deployment applies it:
 count it, inject a fault if a rule matches (a proxy in front of the service), route it
 (404 unknown path, 405 wrong method), check its tokens (401), then run the handler with
-`request.username` set. Which tokens a path needs is decided here, by prefix, so route
-handlers never look at tokens:
+`request.username` set.
 
-- `/login/`, `/relay/`, `/sessionauth/`, `/keyauth/`, `/agent/v3/health`: none;
-- `/pod/...`: a live `sessionToken`;
-- `/agent/...`: a live `sessionToken` and a live `keyManagerToken` of the same user.
+A client that goes away is noticed as a real server notices it: a handler that waits (the
+datafeed's long poll) watches `request.disconnected()` and gives up at once, and an answer
+that cannot be written (the server's `send` raises an `OSError`, as ASGI 2.4 specifies, or
+is cancelled) is handed back to whoever made it (`Response.on_undelivered`: a datafeed batch
+goes back to the front of its queue). In-process, httpx's ASGI transport runs the app in the
+caller's task, so a caller that gives up cancels the handler directly.
+
+Which tokens a path needs is decided here, by prefix, so route handlers never look at tokens
+(the login routes check the app session an on-behalf-of login presents themselves):
+
+- `/login/`, `/relay/`, `/sessionauth/`, `/keyauth/`, `/agent/v3/health`, `/pod/v1/podcert`:
+  none;
+- `/pod/...`: a live `sessionToken` of a user: the user's own, or one an app holds on the
+  user's behalf (OBO);
+- `/agent/...`: a live `sessionToken` and a live `keyManagerToken` of the same user; the
+  agent-api specification also lets an OBO `sessionToken` alone create, blast and update
+  messages ("the sessionToken which was created for delegated app access").
+
+Every answer carries a `Date` header from the emulator's clock (see `EmulatorClock`).
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections import Counter, deque
 from collections.abc import Sequence
 
@@ -23,6 +39,7 @@ import httpx
 from attrs import define, field, frozen
 
 from symbot.emulator._asgi import DropConnection, Receive, Scope, Send
+from symbot.emulator._clock import EmulatorClock
 from symbot.emulator._faults import FaultInjector
 from symbot.emulator._feeds import FeedCounters
 from symbot.emulator._http import Request, Response, Route, error, match_route, read_request
@@ -41,7 +58,10 @@ __all__ = [
 logger = logging.getLogger("symbot.emulator")
 
 _PUBLIC_PREFIXES = ("/login/", "/relay/", "/sessionauth/", "/keyauth/")
-_PUBLIC_PATHS = frozenset({"/agent/v3/health"})
+_PUBLIC_PATHS = frozenset({"/agent/v3/health", "/pod/v1/podcert"})
+_DELEGATED_AGENT_PATHS = re.compile(
+    r"^/agent/v4/(stream/[^/]+/message/create|message/blast|stream/[^/]+/message/[^/]+/update)$"
+)
 
 REQUEST_LOG_SIZE = 10_000
 """How many of the latest requests `EmulatorApp.received` keeps (older ones drop off)."""
@@ -68,8 +88,9 @@ class Counters:
     """What the emulator has served, for tests and benchmarks to assert on.
 
     `logins` and `login_failures` are keyed by endpoint path (e.g.
-    "/login/pubkey/authenticate"); `unauthorized` counts every 401 answered (logins and
-    token checks alike); `requests` counts every request received, faulted ones included.
+    "/login/pubkey/authenticate"; on-behalf-of logins by their real path); `unauthorized`
+    counts every 401 answered (logins and token checks alike); `requests` counts every
+    request received, faulted ones included; `access_tokens` the `/login/idm/tokens` grants.
     The event counters come from the datafeed store.
     """
 
@@ -79,6 +100,7 @@ class Counters:
     unauthorized: int = 0
     requests: int = 0
     faults_injected: int = 0
+    access_tokens: int = 0
 
     @property
     def events_delivered(self) -> int:
@@ -124,6 +146,7 @@ class EmulatorApp:
     tokens: TokenStore
     faults: FaultInjector
     counters: Counters
+    clock: EmulatorClock = field(factory=EmulatorClock)
     received: deque[ReceivedRequest] = field(
         factory=lambda: deque(maxlen=REQUEST_LOG_SIZE), init=False
     )
@@ -138,7 +161,13 @@ class EmulatorApp:
         response = await self.handle(request)
         if response.status == 401:
             self.counters.unauthorized += 1
-        await response.send(send)
+        try:
+            await response.send(send, extra_headers=(("date", self.clock.http_date()),))
+        except OSError:  # ASGI 2.4: the connection closed before the answer was written
+            response.undelivered()
+        except BaseException:
+            response.undelivered()
+            raise
 
     async def handle(self, request: Request) -> Response:
         """The response to `request`; raises DropConnection for an injected drop."""
@@ -178,10 +207,18 @@ class EmulatorApp:
         access = access_for(request.path)
         if access is Access.PUBLIC:
             return None
-        session_user = self.tokens.check(request.header("sessionToken"), TokenKind.SESSION)
-        if session_user is None:
+        session = self.tokens.live(request.header("sessionToken"))
+        if session is None or session.kind not in (TokenKind.SESSION, TokenKind.OBO_SESSION):
             return error(401, "Invalid session: sessionToken missing, expired or revoked")
-        if access is Access.AGENT:
+        session_user = session.owner
+        if session.kind is TokenKind.OBO_SESSION and access is Access.AGENT:
+            if not _DELEGATED_AGENT_PATHS.match(request.path):
+                return error(
+                    401,
+                    "an on-behalf-of sessionToken alone is accepted only to create, blast and "
+                    "update messages",
+                )
+        elif access is Access.AGENT:
             km_user = self.tokens.check(request.header("keyManagerToken"), TokenKind.KEY_MANAGER)
             if km_user is None:
                 return error(

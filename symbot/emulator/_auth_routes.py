@@ -4,17 +4,17 @@
   body `{"token": "<RS512 JWT>"}`, checked by `verify_login_jwt`; any failure is 401.
 - `POST /sessionauth/v1/authenticate` and `POST /keyauth/v1/authenticate`: the client
   certificate from the ASGI `tls` extension must be issued by the emulator CA (checked with
-  `cryptography`) and name a known user in its CN. A request body is refused (400) always;
-  a Content-Type header too unless `strict_content_type` is off (older clients send one).
-  No certificate, a foreign one or an unknown CN is 401. In-process there is no TLS, so
-  these endpoints always refuse there.
+  `cryptography`) and name a known user in its CN. No certificate, a foreign one or an
+  unknown CN is 401. In-process there is no TLS, so these endpoints always refuse there.
+  The request must carry no Content-Type and no body (see `CERTIFICATE_LOGIN_NOTICE`): a
+  Content-Type is 401 unless `strict_content_type` is off (older clients send one), a body
+  is 500 always, the statuses the service answers, each with a message saying why.
 - `GET /pod/v2/sessioninfo`: the caller as a UserV2. `GET /agent/v3/health`: `UP`, no auth.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -28,7 +28,7 @@ from symbot.emulator._http import Request, Response, Route, error
 from symbot.emulator._keys import UserKeys
 from symbot.emulator._tokens import LoginRefused, TokenKind, TokenStore, verify_login_jwt
 
-__all__ = ["AuthRoutes"]
+__all__ = ["CERTIFICATE_LOGIN_NOTICE", "AuthRoutes", "grant", "read_json_body", "refuse"]
 
 logger = logging.getLogger("symbot.emulator")
 
@@ -36,6 +36,15 @@ POD_LOGIN = "/login/pubkey/authenticate"
 KM_LOGIN = "/relay/pubkey/authenticate"
 SESSION_CERT_LOGIN = "/sessionauth/v1/authenticate"
 KM_CERT_LOGIN = "/keyauth/v1/authenticate"
+
+CERTIFICATE_LOGIN_NOTICE = (
+    "https://developers.symphony.com/restapi/main/bot-authentication/session-authenticate"
+)
+"""Symphony's Session Authenticate (Cert) page, whose "backward compatibility breaking notice"
+says: starting in March 2025, the request's Content-Type header must be empty and its body
+null. The service answers **401** when a Content-Type is sent and **500** when a body comes
+without one (reported by Point72's csp-adapter-symphony, November 2024); the emulator applies
+the rule, with those statuses, to both certificate login endpoints."""
 
 
 @define
@@ -47,6 +56,7 @@ class AuthRoutes:
     tokens: TokenStore
     ca: CertificateAuthority
     counters: Counters
+    clock: Callable[[], float]
     strict_content_type: bool = True
 
     def routes(self) -> list[Route]:
@@ -61,13 +71,9 @@ class AuthRoutes:
 
     def _pubkey_login(self, kind: TokenKind) -> Callable[[Request], Awaitable[Response]]:
         async def login(request: Request) -> Response:
+            token = read_json_body(request).get("token")
             try:
-                body = request.json()
-            except ValueError:
-                body = None
-            token = body.get("token") if isinstance(body, dict) else None
-            try:
-                username = verify_login_jwt(token, self.keys, time.time())
+                username = verify_login_jwt(token, self.keys, self.clock())
             except LoginRefused as refused:
                 return self._refuse(request, 401, str(refused))
             return self._grant(request, username, kind)
@@ -76,16 +82,22 @@ class AuthRoutes:
 
     def _certificate_login(self, kind: TokenKind) -> Callable[[Request], Awaitable[Response]]:
         async def login(request: Request) -> Response:
-            if request.body:
-                return self._refuse(
-                    request, 400, "certificate authentication takes no request body; send none"
-                )
+            # The rule and the statuses are Symphony's: see CERTIFICATE_LOGIN_NOTICE.
             if self.strict_content_type and request.header("content-type") is not None:
                 return self._refuse(
                     request,
-                    400,
-                    "certificate authentication takes no Content-Type header; send none "
-                    "(or start the emulator with strict_content_type=False for older clients)",
+                    401,
+                    "certificate authentication takes no Content-Type header since March 2025 "
+                    f"({CERTIFICATE_LOGIN_NOTICE}); send none, or serve the emulator in lenient "
+                    "mode for older clients (Emulator(strict_content_type=False), "
+                    "symbot emulator --lenient-content-type)",
+                )
+            if request.body:
+                return self._refuse(
+                    request,
+                    500,
+                    "certificate authentication takes no request body since March 2025 "
+                    f"({CERTIFICATE_LOGIN_NOTICE}); send none",
                 )
             chain = _client_cert_chain(request)
             if not chain:
@@ -129,14 +141,33 @@ class AuthRoutes:
         return Response.json(200, {"status": "UP", "version": f"symbot-emulator {__version__}"})
 
     def _grant(self, request: Request, username: str, kind: TokenKind) -> Response:
-        self.counters.logins[request.path] += 1
-        logger.debug("login of %r on %s granted", username, request.path)
-        return Response.json(200, self.tokens.issue(username, kind).to_json())
+        return grant(self.counters, request, username, self.tokens.issue(username, kind).to_json())
 
     def _refuse(self, request: Request, status: int, reason: str) -> Response:
-        self.counters.login_failures[request.path] += 1
-        logger.info("login on %s refused (%d): %s", request.path, status, reason)
-        return error(status, reason)
+        return refuse(self.counters, request, status, reason)
+
+
+def grant(counters: Counters, request: Request, who: str, body: Mapping[str, Any]) -> Response:
+    """A login granted to `who`: counted per endpoint, answered 200 with `body`."""
+    counters.logins[request.path] += 1
+    logger.debug("login of %r on %s granted", who, request.path)
+    return Response.json(200, dict(body))
+
+
+def refuse(counters: Counters, request: Request, status: int, reason: str) -> Response:
+    """A login refused: counted per endpoint, logged, answered with Symphony's error shape."""
+    counters.login_failures[request.path] += 1
+    logger.info("login on %s refused (%d): %s", request.path, status, reason)
+    return error(status, reason)
+
+
+def read_json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or {} when it is missing or not an object."""
+    try:
+        body = request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _client_cert_chain(request: Request) -> list[Any]:

@@ -6,13 +6,14 @@ on `emu.http_url` and TLS on `emu.https_url`, whose certificate the emulator's o
 (trust it with `emu.ca_bundle`). The HTTPS listener asks for, but does not require, a client
 certificate, so certificate login and every other endpoint share one origin.
 
-The controls (`add_user`, `issue_certificate`, `send`, `expire_tokens`, `fault`, ...) change
-the emulator's state directly, as a pod administrator or another user would.
+The controls (`add_user`, `add_app`, `issue_certificate`, `send`, `submit_form`,
+`expire_tokens`, `fault`, `clock`, ...) change the emulator's state directly, as a pod
+administrator or another user would; those of applications live in `AppControls`.
 """
 
 from __future__ import annotations
 
-import json
+import mimetypes
 import re
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -25,23 +26,40 @@ import httpx
 from symbot._lifecycle import AsyncResource
 from symbot.emulator._agent_routes import agent_routes
 from symbot.emulator._app import Counters, EmulatorApp, InProcessTransport, ReceivedRequest
+from symbot.emulator._app_controls import AppControls
+from symbot.emulator._app_routes import AppRoutes
+from symbot.emulator._apps import AppRegistry, PodSigner
 from symbot.emulator._auth_routes import AuthRoutes
 from symbot.emulator._ca import CertificateAuthority, IssuedCertificate
+from symbot.emulator._clock import EmulatorClock
+from symbot.emulator._config_files import emulator_config_toml
 from symbot.emulator._directory import UserDirectory
 from symbot.emulator._faults import FaultInjector
 from symbot.emulator._feeds import FeedInfo, FeedStore
+from symbot.emulator._message_ops import MessageOperations
+from symbot.emulator._message_routes import message_routes
+from symbot.emulator._pod_routes import pod_routes
+from symbot.emulator._rooms import Rooms
 from symbot.emulator._streams import SentMessage, StreamStore
-from symbot.emulator._tokens import TokenKind, TokenStore
+from symbot.emulator._tokens import SESSION_KINDS, TokenKind, TokenStore
 from symbot.emulator._users import EmulatedUser, UserRegistry
 
 __all__ = ["EmulatedUser", "Emulator", "emulator_config_toml"]
 
-IN_PROCESS_URL = "http://emulator.invalid"
+IN_PROCESS_URL = "https://emulator.invalid"  # no TLS happens in-process
 _T = TypeVar("_T")
 
 
-class Emulator(AsyncResource):
-    """See the module docstring. Lifetimes are in seconds; token lifetimes use `time.time()`."""
+class Emulator(AppControls, AsyncResource):
+    """See the module docstring. Lifetimes are in seconds, on the emulator's clock
+    (`time.time()` plus `clock_offset`: a negative offset puts the servers behind the bot).
+
+    Sessions (a user's, an app's, and those an app holds on a user's behalf) live
+    `session_token_lifetime`, Key Manager tokens `km_token_lifetime`; no answer announces
+    either, as with Symphony. `authorization_token_lifetime` adds a short-lived
+    `authorizationToken` to pod login answers (None: none), and `access_token_lifetime` is
+    the lifetime of the access tokens `/login/idm/tokens` grants.
+    """
 
     base_url = IN_PROCESS_URL
     _already_entered = "is already serving; enter it only once"
@@ -52,6 +70,8 @@ class Emulator(AsyncResource):
         session_token_lifetime: float = 3600.0,
         km_token_lifetime: float = 3600.0,
         authorization_token_lifetime: float | None = None,
+        access_token_lifetime: float = 300.0,
+        clock_offset: float = 0.0,
         visibility_timeout: float = 30.0,
         long_poll_timeout: float = 30.0,
         feed_ttl: float = 1800.0,
@@ -66,10 +86,14 @@ class Emulator(AsyncResource):
         self.http_port = http_port
         self.https_port = https_port
         self.directory = UserDirectory()
+        self.clock = EmulatorClock(clock_offset)
+        """The servers' clock; set `emu.clock.offset` (seconds) to move it at any time."""
         self.tokens = TokenStore(
             session_lifetime=session_token_lifetime,
             key_manager_lifetime=km_token_lifetime,
             authorization_lifetime=authorization_token_lifetime,
+            access_lifetime=access_token_lifetime,
+            clock=self.clock,
         )
         self.feed_store = FeedStore(
             visibility_timeout=visibility_timeout,
@@ -79,12 +103,16 @@ class Emulator(AsyncResource):
             max_feeds_per_user=max_feeds_per_user,
         )
         self.stream_store = StreamStore(self.directory, self.feed_store)
+        self.rooms = Rooms(self.stream_store)
+        self.message_ops = MessageOperations(self.stream_store, self.rooms)
         self.ca = CertificateAuthority.create()
         self._server_certificate = self.ca.issue_server(
             list(dict.fromkeys(["127.0.0.1", "localhost", host]))
         )
         self._foreign_ca: CertificateAuthority | None = None
         self.users = UserRegistry(self.directory)
+        self.apps = AppRegistry()
+        self.pod_signer = PodSigner()
         self._faults = FaultInjector()
         self.counters = Counters(feed=self.feed_store.counters)
         auth = AuthRoutes(
@@ -93,13 +121,29 @@ class Emulator(AsyncResource):
             tokens=self.tokens,
             ca=self.ca,
             counters=self.counters,
+            clock=self.clock,
             strict_content_type=strict_content_type,
         )
+        apps = AppRoutes(
+            directory=self.directory,
+            apps=self.apps,
+            tokens=self.tokens,
+            signer=self.pod_signer,
+            counters=self.counters,
+            clock=self.clock,
+        )
         self.app = EmulatorApp(
-            routes=[*auth.routes(), *agent_routes(self.feed_store, self.stream_store)],
+            routes=[
+                *auth.routes(),
+                *apps.routes(),
+                *agent_routes(self.feed_store, self.stream_store),
+                *pod_routes(self.rooms, self.message_ops),
+                *message_routes(self.message_ops),
+            ],
             tokens=self.tokens,
             faults=self._faults,
             counters=self.counters,
+            clock=self.clock,
         )
         self._http_url: str | None = None
         self._https_url: str | None = None
@@ -211,6 +255,11 @@ class Emulator(AsyncResource):
         """The user named `username` (KeyError if it was never added)."""
         return self.users.get(username)
 
+    def grant_role(self, username: str, role: str) -> None:
+        """Give `username` a pod role, as an administrator would: "CONTENT_MANAGEMENT" lets
+        them suppress anyone's messages."""
+        self.directory.grant_role(username, role)
+
     def issue_certificate(
         self, username: str, *, common_name: str | None = None
     ) -> IssuedCertificate:
@@ -232,17 +281,24 @@ class Emulator(AsyncResource):
         self, username: str, *, session: bool = True, key_manager: bool = True
     ) -> None:
         """Every token `username` holds now answers 401, as if its lifetime had run out
-        (only the session or only the KM tokens when the other flag is False)."""
-        self.user(username)
+        (only the session or only the KM tokens when the other flag is False). Sessions
+        include those an app holds on the user's behalf; an app id expires the app's
+        sessions."""
+        self._known(username)
         self.tokens.expire(username, _kinds(session, key_manager))
 
     def revoke_tokens(
         self, username: str, *, session: bool = True, key_manager: bool = True
     ) -> None:
         """Every token `username` holds now answers 401, as after an admin's logout
-        (only the session or only the KM tokens when the other flag is False)."""
-        self.user(username)
+        (only the session or only the KM tokens when the other flag is False); an app id
+        revokes the app's sessions."""
+        self._known(username)
         self.tokens.revoke(username, _kinds(session, key_manager))
+
+    def _known(self, name: str) -> None:
+        if name not in self.apps:
+            self.user(name)
 
     def fault(
         self,
@@ -255,11 +311,13 @@ class Emulator(AsyncResource):
         retry_after: float | None = None,
         method: str | None = None,
         probability: float | None = None,
+        message: str | None = None,
     ) -> None:
         """Make the next `count` requests whose path matches `path` (`re.match`: a plain path
-        is a prefix) fail: `delay` seconds first, then `status` (with `Retry-After` if given)
-        or a dropped connection. With `probability`, each matching request fails with that
-        probability until `clear_faults()`. See symbot.emulator.faults."""
+        is a prefix) fail: `delay` seconds first, then `status` (with `Retry-After` if given,
+        saying `message` if given) or a dropped connection. With `probability`, each matching
+        request fails with that probability until `clear_faults()`. See
+        symbot.emulator._faults."""
         self._faults.add(
             path,
             status=status,
@@ -269,6 +327,7 @@ class Emulator(AsyncResource):
             retry_after=retry_after,
             method=method,
             probability=probability,
+            message=message,
         )
 
     def clear_faults(self) -> None:
@@ -302,18 +361,46 @@ class Emulator(AsyncResource):
         mentions: Sequence[str] = (),
         data: str | None = None,
         message_ml: bool = False,
+        attachments: Sequence[tuple[str, bytes]] = (),
     ) -> dict[str, Any]:
         """Post a message as `as_user`, publish MESSAGESENT to the stream's members, and
         return it as V4Message JSON. `text` is what a user types: escaped, with `mentions`
         (usernames) rendered before it, even if it looks like markup. With `message_ml=True`
-        it is MessageML sent as is (e.g. a form), as an API client would."""
+        it is MessageML sent as is (e.g. a form), as an API client would. `attachments` are
+        (file name, content) pairs, stored for members to download."""
+        files = [
+            (name, content, mimetypes.guess_type(name)[0] or "application/octet-stream")
+            for name, content in attachments
+        ]
         if message_ml:
             if mentions:
                 raise ValueError("mentions= applies to plain text; put <mention/> in MessageML")
-            sent = self.stream_store.send(as_user, stream_id, message_ml=text, data=data)
+            sent = self.stream_store.send(
+                as_user, stream_id, message_ml=text, data=data, attachments=files
+            )
         else:
-            sent = self.stream_store.send(as_user, stream_id, text, mentions=mentions, data=data)
+            sent = self.stream_store.send(
+                as_user, stream_id, text, mentions=mentions, data=data, attachments=files
+            )
         return self.stream_store.v4_message(sent)
+
+    def submit_form(
+        self,
+        as_user: str,
+        message_id: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        form_id: str | None = None,
+        action: str | None = None,
+    ) -> dict[str, Any]:
+        """`as_user` fills in a form of message `message_id` with `values` (field name →
+        value: a string, or a list for several choices) and clicks button `action` (needed
+        only when the form has several); the sender of the form (the bot) gets the
+        SYMPHONYELEMENTSACTION event, which is returned. `form_id` picks one form of a
+        message that has several. ValueError for a submission no user could make."""
+        return self.message_ops.submit_form(
+            as_user, message_id, values or {}, form_id=form_id, action=action
+        )
 
     def room_event(
         self, event_type: str, stream_id: str, initiator: str, affected_user: str | None = None
@@ -352,36 +439,10 @@ class Emulator(AsyncResource):
         )
 
 
-def emulator_config_toml(
-    *, pod_url: str, username: str, private_key: Path | str, ca_bundle: Path | str | None = None
-) -> str:
-    """A ready symbot.toml: every role on `pod_url`, RSA login as `username` with the key
-    file `private_key`, trusting `ca_bundle` when given."""
-    lines = [
-        "# symbot configuration for the symbot emulator",
-        f"pod_url = {_toml_string(pod_url)}",
-    ]
-    if ca_bundle is not None:
-        lines.append(f"ca_bundle = {_toml_string(str(ca_bundle))}")
-    lines += [
-        "",
-        "[auth]",
-        f"username = {_toml_string(username)}",
-        f"private_key = {_toml_string(str(private_key))}",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def _kinds(session: bool, key_manager: bool) -> set[TokenKind]:
-    kinds = set()
+    kinds: set[TokenKind] = set()
     if session:
-        kinds.add(TokenKind.SESSION)
+        kinds |= SESSION_KINDS
     if key_manager:
         kinds.add(TokenKind.KEY_MANAGER)
     return kinds
-
-
-def _toml_string(value: str) -> str:
-    """A TOML basic string: JSON string escapes are a subset of TOML's."""
-    return json.dumps(value)

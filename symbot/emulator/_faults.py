@@ -36,6 +36,7 @@ class Fault:
     retry_after: float | None
     remaining: int | None
     probability: float | None
+    message: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         if self.method is not None and self.method != method:
@@ -51,7 +52,8 @@ class Fault:
         headers = []
         if self.retry_after is not None:
             headers.append(("retry-after", f"{self.retry_after:g}"))
-        return error(self.status, f"fault injected by the emulator ({self.status})", headers)
+        said = self.message or f"fault injected by the emulator ({self.status})"
+        return error(self.status, said, headers)
 
 
 @define
@@ -72,8 +74,10 @@ class FaultInjector:
         retry_after: float | None = None,
         method: str | None = None,
         probability: float | None = None,
+        message: str | None = None,
     ) -> Fault:
-        """Add a rule; ValueError naming the argument when the rule makes no sense."""
+        """Add a rule; ValueError naming the argument when the rule makes no sense.
+        `message` is what an injected status says (Symphony's `{"code", "message"}`)."""
         if status is not None and drop:
             raise ValueError("a fault either answers a status or drops the connection, not both")
         if status is None and not drop and delay <= 0:
@@ -86,6 +90,8 @@ class FaultInjector:
             raise ValueError("retry_after= needs a status= and must not be negative")
         if probability is not None and not 0.0 < probability <= 1.0:
             raise ValueError(f"probability={probability} must be in (0, 1]")
+        if message is not None and status is None:
+            raise ValueError("message= needs a status=")
         if probability is None and count < 1:
             raise ValueError(f"count={count} must be at least 1")
         try:
@@ -101,6 +107,7 @@ class FaultInjector:
             retry_after=retry_after,
             remaining=None if probability is not None else count,
             probability=probability,
+            message=message,
         )
         self._rules.append(rule)
         return rule

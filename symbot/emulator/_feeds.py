@@ -14,7 +14,11 @@ The model, which is what a real agent does as far as a client can observe:
   sees the events again, as on a real pod.
 - A read with nothing waiting long-polls up to `long_poll_timeout`, woken by new or re-queued
   events; it returns an empty batch (with an ackId) on timeout. A read cancelled while
-  waiting takes nothing, so no event is lost.
+  waiting, or whose client goes away meanwhile (`client_gone` returns: `ReaderGone`), takes
+  nothing and gives up its place in line at once, so no event is lost or held back.
+- A batch whose answer could not be written (the connection closed first) is of no use to
+  anyone: `requeue_undelivered` puts it back at the front of the queue at once, rather than
+  after its visibility timeout.
 - A feed not read for `feed_ttl` expires (checked lazily); reading it is a 400. Reads while
   the user has more than `max_feeds_per_user` live feeds are refused with 403 (the spec puts
   the 403 on read: the client lists its feeds and deletes stale ones).
@@ -32,13 +36,21 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
 from attrs import define, field, frozen
 
-__all__ = ["FEED_TYPE", "AgentApiError", "FeedBatch", "FeedCounters", "FeedInfo", "FeedStore"]
+__all__ = [
+    "FEED_TYPE",
+    "AgentApiError",
+    "FeedBatch",
+    "FeedCounters",
+    "FeedInfo",
+    "FeedStore",
+    "ReaderGone",
+]
 
 logger = logging.getLogger("symbot.emulator")
 
@@ -55,13 +67,17 @@ class AgentApiError(Exception):
         self.message = message
 
 
+class ReaderGone(Exception):
+    """A long-poll read whose client went away while it waited: it took nothing."""
+
+
 @define
 class FeedCounters:
     """Event accounting across all feeds, for tests that check nothing was lost."""
 
     events_delivered: int = 0  # events handed out by reads, redeliveries included
     events_acked: int = 0
-    events_requeued: int = 0  # events put back after their batch's visibility timeout
+    events_requeued: int = 0  # events put back: visibility timeout, or answer undelivered
     events_dropped: int = 0  # events with no live feed, or lost with a deleted/expired feed
 
 
@@ -75,6 +91,7 @@ class FeedInfo:
     created_at: float  # epoch seconds
     pending: int  # events waiting to be delivered
     in_flight: int  # events delivered and not yet acknowledged
+    readers: int = 0  # reads in progress (long-polling or about to answer)
 
 
 @frozen
@@ -138,6 +155,7 @@ class _Feed:
             self.created_at,
             len(self.pending),
             self.in_flight_count(),
+            len(self.readers),
         )
 
 
@@ -217,10 +235,17 @@ class FeedStore:
                 feed.pending.append(text)
                 feed.notify()
 
-    async def read(self, username: str, feed_id: str, ack_id: str | None) -> FeedBatch:
+    async def read(
+        self,
+        username: str,
+        feed_id: str,
+        ack_id: str | None,
+        *,
+        client_gone: Callable[[], Awaitable[object]] | None = None,
+    ) -> FeedBatch:
         """Acknowledge the batch `ack_id` names (if any), then take the next batch, waiting up
         to `long_poll_timeout` for one. Raises AgentApiError 400 (unknown feed or ackId) or
-        403 (too many feeds)."""
+        403 (too many feeds), and ReaderGone if `client_gone()` returns while it waits."""
         feed = self._live_feed(feed_id, username)
         live = sum(1 for other in self._feeds.values() if other.username == username)
         if live > self.max_feeds_per_user:
@@ -250,12 +275,32 @@ class FeedStore:
                     next_requeue = min(batch.requeue_at for batch in feed.in_flight.values())
                     wait = min(wait, max(next_requeue - now, 0.0))
                 with anyio.move_on_after(wait):
-                    await feed.changed().wait()
+                    await _changed_or_gone(feed.changed(), client_gone)
             return self._take_batch(feed)
         finally:
             feed.readers.remove(me)
             feed.notify()  # the next read in line may take what is pending
             feed.last_activity = self._clock()
+
+    def requeue_undelivered(self, feed_id: str, ack_id: str) -> None:
+        """Put the batch `ack_id` names back at the front of its feed's queue at once: the
+        answer carrying it could not be written, so no client has it. A no-op when the feed
+        is gone or the batch was acknowledged or re-queued already."""
+        feed = self._feeds.get(feed_id)
+        if feed is None:
+            return
+        index = _batch_index(feed, ack_id)
+        batch = feed.in_flight.pop(index, None) if index is not None else None
+        if batch is None:
+            return
+        feed.pending.extendleft(reversed(batch.events))
+        self.counters.events_requeued += len(batch.events)
+        feed.notify()
+        logger.debug(
+            "re-queued %d events on %s: their answer could not be written",
+            len(batch.events),
+            feed.feed_id,
+        )
 
     # -- internals ------------------------------------------------------------------------
 
@@ -272,11 +317,8 @@ class FeedStore:
     def _acknowledge(self, feed: _Feed, ack_id: str | None) -> None:
         if not ack_id:
             return
-        prefix, _, number = ack_id.rpartition(".")
-        if prefix != feed.ack_prefix or not number.isdigit():
-            raise AgentApiError(400, f"invalid ackId for datafeed {feed.feed_id}")
-        index = int(number)
-        if not 1 <= index <= feed.acks_issued:
+        index = _batch_index(feed, ack_id)
+        if index is None:
             raise AgentApiError(400, f"invalid ackId for datafeed {feed.feed_id}")
         batch = feed.in_flight.pop(index, None)  # None: already acked or re-queued
         if batch is not None:
@@ -321,3 +363,36 @@ class FeedStore:
         del self._feeds[feed.feed_id]
         feed.notify()
         logger.debug("datafeed %s %s; %d events dropped", feed.feed_id, why, lost)
+
+
+async def _changed_or_gone(
+    changed: anyio.Event, client_gone: Callable[[], Awaitable[object]] | None
+) -> None:
+    """Wait for `changed`; raise ReaderGone if `client_gone()` returns first. The watch
+    costs a task only while a read actually waits, never on the hot path of a backlog."""
+    if client_gone is None:
+        await changed.wait()
+        return
+    gone = False
+    async with anyio.create_task_group() as task_group:
+
+        async def watch() -> None:
+            nonlocal gone
+            await client_gone()
+            gone = True
+            task_group.cancel_scope.cancel()
+
+        task_group.start_soon(watch)
+        await changed.wait()
+        task_group.cancel_scope.cancel()
+    if gone:
+        raise ReaderGone
+
+
+def _batch_index(feed: _Feed, ack_id: str) -> int | None:
+    """The number of the batch `ack_id` names, if this feed issued it."""
+    prefix, _, number = ack_id.rpartition(".")
+    if prefix != feed.ack_prefix or not number.isdigit():
+        return None
+    index = int(number)
+    return index if 1 <= index <= feed.acks_issued else None

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
+import anyio
 from attrs import define, field, frozen
 
 from symbot.emulator._asgi import Receive, Scope, Send
@@ -30,6 +31,17 @@ class Request:
     scope: Scope = field(repr=False)
     params: dict[str, str] = field(factory=dict)
     username: str | None = None
+    receive: Receive | None = field(default=None, repr=False, eq=False)
+
+    async def disconnected(self) -> None:
+        """Return once the client has gone away (never, if the server cannot tell): a
+        handler that waits races its wait against this, as a real server drops the work
+        of a closed connection."""
+        if self.receive is None:
+            await anyio.sleep_forever()
+            return
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -45,9 +57,13 @@ class Request:
 
 @frozen
 class Response:
+    """An answer. `on_undelivered` is called if it could not be written (the client left
+    first): a handler that handed something out with it (a datafeed batch) takes it back."""
+
     status: int
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
+    on_undelivered: Callable[[], None] | None = field(default=None, eq=False, repr=False)
 
     @classmethod
     def json(cls, status: int, payload: Any, headers: Sequence[tuple[str, str]] = ()) -> Response:
@@ -57,8 +73,14 @@ class Response:
             (("content-type", "application/json"), *headers),
         )
 
-    async def send(self, send: Send) -> None:
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
+    def undelivered(self) -> None:
+        if self.on_undelivered is not None:
+            self.on_undelivered()
+
+    async def send(self, send: Send, *, extra_headers: Sequence[tuple[str, str]] = ()) -> None:
+        headers = [
+            (k.encode("latin-1"), v.encode("latin-1")) for k, v in (*self.headers, *extra_headers)
+        ]
         headers.append((b"content-length", str(len(self.body)).encode()))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
@@ -125,4 +147,5 @@ async def read_request(scope: Scope, receive: Receive) -> Request:
         headers=headers,
         body=b"".join(chunks),
         scope=scope,
+        receive=receive,
     )

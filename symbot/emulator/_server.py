@@ -12,7 +12,8 @@ Contract:
 - HTTP/1.1 keep-alive, Content-Length or chunked request bodies, `Connection: close`; no
   pipelining. A malformed request gets a 400 and the connection closes.
 - The app gets the whole body in one `http.request`, then `http.disconnect` once the client goes
-  away (or the response is complete); sends after the client left are ignored.
+  away (or the response is complete). A send after the client left raises `ClientDisconnected`
+  (an `OSError`, as ASGI 2.4 specifies), so the app knows its answer was never written.
 - An app exception becomes a 500 (logged at ERROR); `DropConnection` closes the socket with no
   response; a failed TLS handshake closes that connection (logged at DEBUG). One connection's
   failure never affects another.
@@ -39,7 +40,7 @@ from cryptography import x509
 from symbot._lifecycle import AsyncResource
 from symbot.emulator._asgi import ASGIApp, DropConnection, Message, Scope
 
-__all__ = ["AsgiServer", "server_ssl_context"]
+__all__ = ["AsgiServer", "ClientDisconnected", "server_ssl_context"]
 
 logger = logging.getLogger("symbot.emulator")
 
@@ -48,6 +49,11 @@ RECEIVE_SIZE = 65536
 TLS_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
 # What a vanished peer looks like on anyio streams (ssl.SSLError is an OSError).
 GONE = (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError, OSError)
+
+
+class ClientDisconnected(OSError):
+    """Raised by the ASGI `send` of a request whose client has gone away: the answer was not
+    written (the ASGI 2.4 "disconnected client send exception")."""
 
 
 def server_ssl_context(
@@ -193,7 +199,7 @@ class AsgiServer(AsyncResource):
         raw_path, _, query = request.target.partition(b"?")
         scope: Scope = {
             "type": "http",
-            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
             "http_version": "1.1",
             "method": request.method.decode("ascii"),
             "scheme": self._scheme,
@@ -323,7 +329,7 @@ class _Exchange:
                     self.send,
                 )
             except Exception as exc:
-                if _is_drop(exc):
+                if _ends_quietly(exc):
                     dropped = True
                 else:
                     failed = True
@@ -381,7 +387,7 @@ class _Exchange:
 
     async def _send_body(self, body: bytes, more_body: bool) -> None:
         if self.client_gone:
-            return
+            raise ClientDisconnected("the client closed the connection before the answer")
         try:
             if not self.response_started:
                 assert self.status is not None
@@ -396,18 +402,21 @@ class _Exchange:
                 await self.connection.write(h11.EndOfMessage())
                 self.response_complete = True
                 self.finished.set()
-        except GONE:
+        except GONE as exc:
             self._gone()
+            raise ClientDisconnected(f"the connection failed while answering: {exc!r}") from exc
 
 
 def _framed(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     return any(name.lower() in (b"content-length", b"transfer-encoding") for name, _ in headers)
 
 
-def _is_drop(exc: BaseException) -> bool:
-    if isinstance(exc, DropConnection):
+def _ends_quietly(exc: BaseException) -> bool:
+    """An injected drop, or an answer to a client that left: close, log nothing."""
+    quiet = (DropConnection, ClientDisconnected)
+    if isinstance(exc, quiet):
         return True
-    return isinstance(exc, BaseExceptionGroup) and exc.subgroup(DropConnection) is not None
+    return isinstance(exc, BaseExceptionGroup) and exc.subgroup(quiet) is not None
 
 
 def _extra(resource: anyio.TypedAttributeProvider, attribute: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The parts of a received message: `User`, `Stream` and `Message`.
+"""The parts of a received message: `User`, `Stream`, `Attachment` and `Message`.
 
 `Message` is a message the bot received (parsed from a V4Message by
 `symbot.messages.parse_message` or the datafeed's event parser), with its plain `text`,
@@ -6,9 +6,10 @@ EntityJSON `data`, mentioned user ids, and `reply()`, which goes through the *re
 was built with (the bot's parser gives one to every message it delivers), so this module
 never touches HTTP.
 
-They are frozen attrs classes with an instance dict (`slots=False`): attrs builds those
-about a third faster than slotted ones, and the datafeed builds several per event. What a
-`Message` works out lazily is kept by `functools.cached_property`.
+`User`, `Stream` and `Message` are frozen attrs classes with an instance dict
+(`slots=False`): attrs builds those about a third faster than slotted ones, and the datafeed
+builds several per event. What a `Message` works out lazily is kept by
+`functools.cached_property`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from symbot.messages._entities import mention_texts, mentions_from_data, parse_e
 from symbot.messages._messageml import to_message_ml
 from symbot.messages._presentation import may_show_slash_word, render_presentation
 
-__all__ = ["Message", "Replier", "Stream", "User"]
+__all__ = ["Attachment", "Message", "Replier", "Stream", "Thumbnail", "User"]
 
 Replier = Callable[[str, str, "Mapping[str, Any] | None"], Awaitable["Message | None"]]
 """`await replier(stream_id, message_ml, data)` sends MessageML into a stream (given to a
@@ -58,6 +59,27 @@ class Stream:
         return self.stream_type in ("ROOM", "MIM")
 
 
+@frozen
+class Thumbnail:
+    """A preview image of an attachment (V4ThumbnailInfo); `dimension` is its pixel size."""
+
+    thumbnail_id: str
+    dimension: str | None = None
+
+
+@frozen
+class Attachment:
+    """A file attached to a message (V4AttachmentInfo): its id, file name and size in bytes.
+
+    The content is not part of the message: download it with
+    `symbot.services.Messages.download(message, attachment)` (`bot.messages` in a bot)."""
+
+    attachment_id: str
+    name: str
+    size: int
+    thumbnails: tuple[Thumbnail, ...] = ()
+
+
 @frozen(kw_only=True, eq=False, repr=False, slots=False)  # eq, hash, repr: see below
 class Message:
     """A message the bot received. Build it with `symbot.messages.parse_message`, or directly.
@@ -73,6 +95,7 @@ class Message:
     sender: User
     timestamp: int
     presentation_ml: str
+    attachments: tuple[Attachment, ...] = ()
     # As given (None: work it out from the markup and the EntityJSON when first read).
     _given_data: Mapping[str, Any] | str | bytes | None = field(default=None, alias="data")
     _given_text: str | None = field(default=None, alias="text")
@@ -128,7 +151,14 @@ class Message:
         return mention_texts(data, entity_texts) if entity_texts else {}
 
     def _compared(self) -> tuple[Any, ...]:
-        return (self.message_id, self.stream, self.sender, self.timestamp, self.presentation_ml)
+        return (
+            self.message_id,
+            self.stream,
+            self.sender,
+            self.timestamp,
+            self.presentation_ml,
+            self.attachments,
+        )
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -152,7 +182,8 @@ class Message:
         return (
             f"Message(message_id={self.message_id!r}, stream={self.stream!r}, "
             f"sender={self.sender!r}, timestamp={self.timestamp!r}, text={self.text!r}, "
-            f"mentions={self.mentions!r})"
+            f"mentions={self.mentions!r}"
+            + (f", attachments={self.attachments!r})" if self.attachments else ")")
         )
 
     @property

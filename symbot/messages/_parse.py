@@ -1,7 +1,8 @@
 """Reading `User`, `Stream` and `Message` from their V4 JSON.
 
 One reader per part, each checking every field it uses, field by field, and building the
-part through its constructor: `read_user`, `read_stream`, `read_message`. Each takes the
+part through its constructor: `read_user`, `read_stream`, `read_message` (with
+`read_attachments`). Each takes the
 JSON value found at a place of the document and that place (see `symbot._fields.Where`),
 checks that it is an object, and raises `FieldError` naming the faulty field by its path
 (`payload.messageSent.message.stream.streamId: missing`). JSON `null` counts as absent,
@@ -22,14 +23,15 @@ from symbot._fields import (
     Where,
     as_object,
     describe,
-    each,
     opt_int,
+    opt_objects,
+    opt_str,
     path_of,
     req_str,
 )
-from symbot.messages._model import Message, Replier, Stream, User
+from symbot.messages._model import Attachment, Message, Replier, Stream, Thumbnail, User
 
-__all__ = ["parse_message", "read_message", "read_stream", "read_user"]
+__all__ = ["parse_message", "read_attachments", "read_message", "read_stream", "read_user"]
 
 _OPTIONAL_STRING = frozenset((str, type(None)))  # the exact JSON types of an optional string
 
@@ -67,8 +69,30 @@ def read_stream(raw: object, where: Where = ROOT) -> Stream:
     stream_type, room_name = raw.get("streamType"), raw.get("roomName")
     if not (type(stream_type) in _OPTIONAL_STRING and type(room_name) in _OPTIONAL_STRING):
         _check_strings(raw, ("streamType", "roomName"), where)
-    members = each(raw.get("members"), (where, "members"), read_user) if "members" in raw else ()
+    members: tuple[User, ...] = ()
+    if "members" in raw:
+        members = tuple(read_user(item, path) for item, path in opt_objects(raw, "members", where))
     return Stream(stream_id, stream_type, room_name, members)
+
+
+def read_attachments(raw: Mapping[str, Any], where: Where = ROOT) -> tuple[Attachment, ...]:
+    """A V4Message's `attachments` (V4AttachmentInfo: id, name, size, images)."""
+    attachments = []
+    for item, path in opt_objects(raw, "attachments", where):
+        size = opt_int(item, "size", path)
+        thumbnails = tuple(
+            Thumbnail(req_str(image, "id", image_path), opt_str(image, "dimension", image_path))
+            for image, image_path in opt_objects(item, "images", path)
+        )
+        attachments.append(
+            Attachment(
+                req_str(item, "id", path),
+                opt_str(item, "name", path) or "",
+                0 if size is None else size,
+                thumbnails,
+            )
+        )
+    return tuple(attachments)
 
 
 def read_message(
@@ -95,6 +119,7 @@ def read_message(
     if type(timestamp) is not int:
         timestamp = opt_int(raw, "timestamp", where)
     stream = read_stream(raw.get("stream"), (where, "stream"))
+    attachments = raw.get("attachments")  # usually none: [] (read_attachments checks others)
     user: Any = raw.get("user")
     if known_user is not None and user == known_user[0] and type(user["userId"]) is int:
         sender = known_user[1]  # (the type check: True == 1, but a boolean is no user id)
@@ -106,6 +131,9 @@ def read_message(
         sender=sender,
         timestamp=default_timestamp if timestamp is None else timestamp,
         presentation_ml=presentation_ml or "",
+        attachments=()
+        if attachments is None or attachments == []
+        else read_attachments(raw, where),
         data=raw.get("data"),
         replier=replier,
     )

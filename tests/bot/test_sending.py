@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any
@@ -49,8 +48,7 @@ async def test_send_message_posts_message_ml_and_entity_data() -> None:
             stored.message_ml
             == f'<messageML><b>Hi </b><mention uid="{alice.user_id}"/></messageML>'
         )
-        assert stored.data is not None
-        assert json.loads(stored.data)["order"] == data["order"]
+        stored.assert_data(data).assert_mentions("alice")
         reply = await sent.reply("and a follow-up")  # the echo can reply too
         assert reply is not None
         assert (await h.next_reply(im)).text == "and a follow-up"

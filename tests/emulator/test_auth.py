@@ -17,6 +17,7 @@ import pytest
 
 from symbot.emulator import Emulator
 from symbot.emulator._asgi import Message
+from symbot.emulator._auth_routes import CERTIFICATE_LOGIN_NOTICE
 
 from .support import (
     ALICE,
@@ -254,18 +255,29 @@ async def test_certificate_login_without_tls_is_refused(http: httpx.AsyncClient,
 
 
 @CERT_LOGINS
-async def test_certificate_login_refuses_a_body(http: httpx.AsyncClient, path: str) -> None:
-    assert_refused(await http.post(path, content=b"{}"), status=400)
+async def test_certificate_login_answers_500_to_a_body_without_content_type_as_symphony_does(
+    http: httpx.AsyncClient, path: str
+) -> None:
+    response = await http.post(path, content=b"{}")
+
+    assert_refused(response, status=500)
+    assert "no request body since March 2025" in response.json()["message"]
+    assert CERTIFICATE_LOGIN_NOTICE in response.json()["message"]
 
 
 @CERT_LOGINS
-async def test_certificate_login_refuses_a_content_type_in_strict_mode(
+async def test_certificate_login_answers_401_to_a_content_type_in_strict_mode_as_symphony_does(
     http: httpx.AsyncClient, path: str
 ) -> None:
-    response = await http.post(path, headers={"content-type": "application/json"})
+    bare = await http.post(path, headers={"content-type": "application/json"})
+    with_body = await http.post(path, json={})
 
-    assert_refused(response, status=400)
-    assert "Content-Type" in response.json()["message"]
+    for response in (bare, with_body):
+        assert_refused(response, status=401)
+        message = response.json()["message"]
+        assert "no Content-Type header since March 2025" in message
+        assert CERTIFICATE_LOGIN_NOTICE in message
+        assert "--lenient-content-type" in message
 
 
 async def test_certificate_login_accepts_a_bare_content_type_when_not_strict() -> None:
@@ -277,7 +289,7 @@ async def test_certificate_login_accepts_a_bare_content_type_when_not_strict() -
     status, _ = await call_app(emu, SESSION_CERT_LOGIN, [good.cert_pem], headers)
     assert status == 200
     status, _ = await call_app(emu, SESSION_CERT_LOGIN, [good.cert_pem], headers, b"{}")
-    assert status == 400  # a body is refused even when a Content-Type is tolerated
+    assert status == 500  # a body is refused even when a Content-Type is tolerated
 
 
 @CERT_LOGINS

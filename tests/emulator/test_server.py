@@ -140,7 +140,7 @@ async def test_get_reaches_the_app_with_an_asgi_http_scope(
     assert seen["headers"]["x-thing"] == "yes"
     scope = app.scopes[0]
     assert scope["type"] == "http"
-    assert scope["asgi"] == {"version": "3.0", "spec_version": "2.3"}
+    assert scope["asgi"] == {"version": "3.0", "spec_version": "2.4"}  # send raises when gone
     assert scope["http_version"] == "1.1"
     assert scope["scheme"] == "http"
     assert scope["root_path"] == ""

@@ -1,0 +1,75 @@
+"""`OboUser`: calls made as one user, by an app acting on the user's behalf.
+
+Pod calls carry the user's OBO session token; agent calls carry it alone too, which the
+agent specification allows for creating, blasting and updating messages ("the sessionToken
+which was created for delegated app access"); there is no Key Manager token. A 401 renews
+that user's session once (single-flight, the machinery of the bot's own tokens) and replays
+the call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from symbot.auth import AuthSession
+from symbot.client import SessionInfo, SymphonyClient, parse_session_info
+from symbot.config import Role
+from symbot.errors import SymbotError
+from symbot.messages import Message, parse_message, to_message_ml
+
+__all__ = ["OboUser"]
+
+logger = logging.getLogger("symbot.apps")
+
+
+class OboUser:
+    """One user, as the app acts for them; made by `App.obo()` (or `Bot.obo()`)."""
+
+    def __init__(self, client: SymphonyClient, session: AuthSession, user: str) -> None:
+        self._client = client
+        self.session = session
+        """The user's on-behalf-of session (its `health`, `logins`, ...)."""
+        self.user = user
+        """Who: the username, or "user id <n>"."""
+
+    def __repr__(self) -> str:
+        return f"OboUser({self.user!r})"
+
+    async def request(self, role: Role, method: str, path: str, **options: Any) -> httpx.Response:
+        """`SymphonyClient.request` as this user (same options, retries and errors), with
+        the user's session token instead of the app's."""
+        return await self._client.request(role, method, path, auth=self.session.auth, **options)
+
+    async def session_info(self) -> SessionInfo:
+        """The user the app acts for (id, username, display name)."""
+        return parse_session_info(await self.request("pod", "GET", "/pod/v2/sessioninfo"))
+
+    async def send_message(
+        self, stream_id: str, content: str, *, data: Mapping[str, Any] | str | None = None
+    ) -> Message | None:
+        """Send into `stream_id` as the user: a plain `str` is text (escaped), a `MessageML`
+        value is markup; `data` is EntityJSON. Returns the message as Symphony echoes it
+        (its `reply()` sends as the user too; None if the echo did not parse). Raises what
+        `Bot.send_message` raises."""
+        return await self._send_message_ml(stream_id, to_message_ml(content), data)
+
+    async def _send_message_ml(
+        self, stream_id: str, message_ml: str, data: Mapping[str, Any] | str | None
+    ) -> Message | None:
+        fields: dict[str, tuple[None, str]] = {"message": (None, message_ml)}
+        if data is not None:
+            fields["data"] = (None, data if isinstance(data, str) else json.dumps(data))
+        path = f"/agent/v4/stream/{quote(stream_id, safe='')}/message/create"
+        # Not idempotent: a retried 5xx could post the message twice.
+        response = await self.request("agent", "POST", path, files=fields, idempotent=False)
+        try:
+            return parse_message(response.json(), replier=self._send_message_ml)
+        except (ValueError, SymbotError):
+            logger.debug("message create answered a V4Message that did not parse", exc_info=True)
+            return None
