@@ -38,10 +38,10 @@ from symbot.errors import (
     EventParseError,
     KeyLoadError,
     MessageRejectedError,
+    NetworkError,
     RateLimitedError,
     Redeliver,
     SymbotError,
-    TransportError,
 )
 from symbot.messages import (
     Message,
@@ -85,6 +85,7 @@ __all__ = [
     "MessageRejectedError",
     "MessageSentEvent",
     "MessageSuppressedEvent",
+    "NetworkError",
     "RateLimitedError",
     "Redeliver",
     "RetryPolicy",
@@ -103,7 +104,6 @@ __all__ = [
     "SymphonyElementsActionEvent",
     "Timeouts",
     "Tokens",
-    "TransportError",
     "User",
     "UserJoinedRoomEvent",
     "UserLeftRoomEvent",

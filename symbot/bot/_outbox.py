@@ -23,10 +23,9 @@ from typing import Any
 from urllib.parse import quote
 
 import anyio
-import httpx
 
 from symbot.client import SymphonyClient
-from symbot.errors import SymbotError
+from symbot.errors import MalformedAnswerError, SymbotError
 from symbot.messages import Message, parse_message
 
 __all__ = ["Outbox"]
@@ -59,14 +58,21 @@ class Outbox:
         if data is not None:
             fields["data"] = (None, data if isinstance(data, str) else json.dumps(data))
         path = f"/agent/v4/stream/{quote(stream_id, safe='')}/message/create"
-        # Not idempotent: a retried 5xx could post the message twice.
-        response = await self._client.request("agent", "POST", path, files=fields, idempotent=False)
-        self.sent += 1
-        return self._parse_sent(response)
-
-    def _parse_sent(self, response: httpx.Response) -> Message | None:
         try:
-            return parse_message(response.json()).with_replier(self.send)
+            # Not idempotent: a retried 5xx could post the message twice.
+            echo = await self._client.request_json(
+                "agent", "POST", path, files=fields, idempotent=False
+            )
+        except MalformedAnswerError as exc:  # a 2xx: the message was sent, its echo is bad
+            self.sent += 1
+            logger.warning("message sent into %s, but %s", stream_id, exc)
+            return None
+        self.sent += 1
+        return self._parse_sent(echo)
+
+    def _parse_sent(self, echo: dict[str, Any]) -> Message | None:
+        try:
+            return parse_message(echo).with_replier(self.send)
         except (ValueError, SymbotError):
             logger.debug("message create answered a V4Message that did not parse", exc_info=True)
             return None

@@ -37,8 +37,8 @@ from symbot.errors import (
     AuthenticationError,
     ConfigError,
     KeyLoadError,
+    NetworkError,
     SymbotError,
-    TransportError,
 )
 from symbot.transport import Transport
 
@@ -155,7 +155,7 @@ async def _endpoint_login(
         answer = await provider.login_endpoint(transport, role)
     except AuthenticationError as refused:
         return report.problem("login", _refusal(refused), refused.hint, label="Check", prefix=where)
-    except (TransportError, ApiError) as exc:
+    except (NetworkError, ApiError) as exc:
         return report.problem(
             "login", str(exc), _network_fix(config, config.url(role)), prefix=where
         )

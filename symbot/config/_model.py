@@ -24,6 +24,7 @@ from symbot.config._sections import (
     ROLES,
     BotSettings,
     DatafeedConfig,
+    Limits,
     Role,
     Timeouts,
     at_least,
@@ -118,6 +119,7 @@ class BotConfig:
     )
     datafeed: DatafeedConfig = field(factory=DatafeedConfig)
     bot: BotSettings = field(factory=BotSettings)
+    limits: Limits = field(factory=Limits)
 
     def url(self, role: Role) -> str:
         """The base URL of `role`."""

@@ -28,6 +28,21 @@ def _check_jitter(_instance: object, _attribute: object, value: float) -> None:
         raise ConfigError("retry.jitter", f"must be between 0 and 1, got {value!r}", "use e.g. 0.5")
 
 
+def _optional_positive(_instance: object, _attribute: object, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigError(
+            "retry.max_retry_after",
+            f"must be a number > 0 or unset (as long as retry.maximum), got {value!r}",
+            "use e.g. 60",
+        )
+    if value == float("inf"):
+        raise ConfigError(
+            "retry.max_retry_after", "must be finite", "use e.g. 60, or unset it for retry.maximum"
+        )
+
+
 def _check_attempts(_instance: object, _attribute: object, value: int | None) -> None:
     if value is not None and (not isinstance(value, int) or value < 1):
         raise ConfigError(
@@ -45,6 +60,10 @@ class RetryPolicy:
     shortened by a random fraction of up to `jitter` (so many clients do not retry in step),
     and never shorter than a server's `Retry-After`. `max_attempts=None` retries forever
     (the datafeed loop); HTTP calls use the finite default.
+
+    `max_retry_after` caps how long a server's `Retry-After` may make symbot wait (None: as
+    long as `maximum`): a server (or a proxy) asking for a billion seconds must not stall a
+    bot for good. `retry_after_cap` is the cap in effect.
     """
 
     initial: float = field(default=0.5, validator=_positive("retry.initial"))
@@ -52,6 +71,12 @@ class RetryPolicy:
     multiplier: float = field(default=2.0, validator=_positive("retry.multiplier"))
     jitter: float = field(default=0.5, validator=_check_jitter)
     max_attempts: int | None = field(default=5, validator=_check_attempts)
+    max_retry_after: float | None = field(default=None, validator=_optional_positive)
+
+    @property
+    def retry_after_cap(self) -> float:
+        """The longest wait a `Retry-After` may impose, in seconds."""
+        return self.maximum if self.max_retry_after is None else self.max_retry_after
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
