@@ -17,11 +17,13 @@ May import: `symbot.auth` (key generation only), `symbot._lifecycle` and
 from symbot.emulator._app import Counters, ReceivedRequest
 from symbot.emulator._ca import IssuedCertificate
 from symbot.emulator._core import Emulator, emulator_config_toml
+from symbot.emulator._faults import Body
 from symbot.emulator._feeds import FeedInfo
 from symbot.emulator._streams import SentMessage
 from symbot.emulator._users import EmulatedUser
 
 __all__ = [
+    "Body",
     "Counters",
     "EmulatedUser",
     "Emulator",

@@ -23,7 +23,7 @@ import httpx
 from attrs import define, field, frozen
 
 from symbot.emulator._asgi import DropConnection, Receive, Scope, Send
-from symbot.emulator._faults import FaultInjector
+from symbot.emulator._faults import FaultInjector, InjectedAnswer
 from symbot.emulator._feeds import FeedCounters
 from symbot.emulator._http import Request, Response, Route, error, match_route, read_request
 from symbot.emulator._tokens import TokenKind, TokenStore
@@ -140,8 +140,9 @@ class EmulatorApp:
             self.counters.unauthorized += 1
         await response.send(send)
 
-    async def handle(self, request: Request) -> Response:
-        """The response to `request`; raises DropConnection for an injected drop."""
+    async def handle(self, request: Request) -> Response | InjectedAnswer:
+        """The response to `request` (an `InjectedAnswer` when a fault rule fires); raises
+        DropConnection for an injected drop."""
         self.counters.requests += 1
         self.received.append(
             ReceivedRequest(request.method, request.path, received_at=anyio.current_time())
