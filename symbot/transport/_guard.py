@@ -36,7 +36,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 ERROR_BODY_BYTES = 64 * 1024
 
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
-_DROPPED_HEADERS = frozenset({"content-encoding", "content-length"})
+_DROPPED_HEADERS = frozenset({b"content-encoding", b"content-length"})
 
 
 class AnswerGuard(httpx.AsyncBaseTransport):
@@ -52,7 +52,7 @@ class AnswerGuard(httpx.AsyncBaseTransport):
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         headers = [
             (name, value)
-            for name, value in response.headers.multi_items()
+            for name, value in response.headers.raw
             if name.lower() not in _DROPPED_HEADERS
         ]
         stream = _GuardedStream(request, response, encoding, self.max_bytes)
@@ -113,7 +113,7 @@ class _GuardedStream(httpx.AsyncByteStream):
             return  # an error answer says nothing readable: an empty body
         if inflater is not None and not inflater.finished and self._success:
             raise self._malformed("truncated", f"the {self._encoding} stream ends early")
-        if identity and announced is not None and received < announced:
+        if identity and announced is not None and received < announced and self._success:
             raise self._malformed(
                 "truncated",
                 f"the body ends after {received:,} of the {announced:,} bytes announced",
