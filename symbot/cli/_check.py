@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-import httpx
 from attrs import evolve
 
 from symbot.auth import AuthProvider, EndpointAuthProvider, LoginRole
@@ -40,7 +39,7 @@ from symbot.errors import (
     NetworkError,
     SymbotError,
 )
-from symbot.transport import Transport
+from symbot.transport import Transport, as_list
 
 __all__ = ["check"]
 
@@ -205,7 +204,9 @@ async def _agent_steps(client: SymphonyClient, config: BotConfig, report: _Repor
     report.step("session", f"{info.username}, user id {info.user_id}{shown}")
     tag = config.datafeed.tag_for(info.username)
     try:
-        response = await client.request("agent", "GET", "/agent/v5/datafeeds", params={"tag": tag})
+        feeds = await client.request_json(
+            "agent", "GET", "/agent/v5/datafeeds", shape=as_list, params={"tag": tag}
+        )
     except ApiError as exc:
         fix = (
             "the agent refused the tokens: check that agent_url and key_manager_url belong "
@@ -216,17 +217,9 @@ async def _agent_steps(client: SymphonyClient, config: BotConfig, report: _Repor
         return report.failed("agent", str(exc), fix)
     except SymbotError as exc:
         return report.failed("agent", str(exc), _network_fix(config, config.agent_url))
-    report.step("agent", f"datafeeds readable ({_count(response)} with the tag {tag!r})")
+    report.step("agent", f"datafeeds readable ({len(feeds)} with the tag {tag!r})")
     print("\nAll checks passed: this bot can log in and read its datafeed.", file=report.out)
     return True
-
-
-def _count(response: httpx.Response) -> int:
-    try:
-        feeds = response.json()
-    except ValueError:
-        return 0
-    return len(feeds) if isinstance(feeds, list) else 0
 
 
 def _duration(seconds: float) -> str:

@@ -105,3 +105,28 @@ async def test_a_bad_echo_of_a_sent_message_leaves_the_bot_serving(key: KeyPair,
         await still_serving(emu, bot, running)
         assert "reply please" in bot.handled
         assert emu.counters.faults_injected == 1
+
+
+@pytest.mark.parametrize("answer", sorted(BEFORE_START))
+async def test_deep_json_in_an_error_at_start_up_is_just_an_error(
+    key: KeyPair, answer: str
+) -> None:
+    """Finding 6 as reported: the deep JSON is the body of a 503 (RecursionError on main)."""
+    path, method = BEFORE_START[answer]
+    async with serving(key) as (emu, bot):
+        emu.fault(path, method=method, count=BAD_TIMES, status=503, body=DEEP)
+        async with ServedBot(bot, start_timeout=30) as running:
+            assert emu.counters.faults_injected == BAD_TIMES
+            await still_serving(emu, bot, running)
+
+
+async def test_json_under_a_wrong_content_type_is_still_read(key: KeyPair) -> None:
+    """Symphony answers application/json; a proxy that relabels a good answer does no harm,
+    so symbot judges an answer by its body, not by its label."""
+    async with serving(key) as (emu, bot):
+        emu.fault(FEEDS, method="GET", body=b"[]", content_type="text/plain")
+        emu.fault(SESSIONINFO, body=b'{"id": 7, "username": "hostile.bot"}', content_type="")
+        async with ServedBot(bot) as running:
+            await still_serving(emu, bot, running)
+        assert emu.counters.faults_injected == 2
+        assert bot.me.user_id == 7
