@@ -1,12 +1,13 @@
 """symbot: async framework for Symphony Messaging bots.
 
-Everything a bot author needs is importable from here; the emulator lives in
-`symbot.emulator`, authentication building blocks in `symbot.auth`, and test helpers in
-`symbot.testing`.
+Everything a bot author needs is importable from here; the pod and agent services live in
+`symbot.services` (and on a serving bot: `bot.users`, `bot.streams`, `bot.messages`), the
+emulator in `symbot.emulator`, authentication building blocks in `symbot.auth`, and test
+helpers in `symbot.testing`.
 """
 
 from symbot.auth import AuthProvider, AuthSession, CertificateAuth, RsaJwtAuth, Tokens
-from symbot.bot import Bot, command, on_event, on_message
+from symbot.bot import Bot, FormSubmission, command, on_event, on_form, on_message
 from symbot.client import SessionInfo, SymphonyClient
 from symbot.config import BotConfig, BotSettings, DatafeedConfig, RetryPolicy, Timeouts
 from symbot.datafeed import (
@@ -36,33 +37,45 @@ from symbot.errors import (
     ComplianceBlockedError,
     ConfigError,
     EventParseError,
+    ForbiddenError,
     KeyLoadError,
     MalformedAnswerError,
     MessageRejectedError,
     NetworkError,
+    NotFoundError,
     RateLimitedError,
     Redeliver,
     SymbotError,
 )
 from symbot.messages import (
+    Attachment,
     Message,
     MessageML,
     Stream,
     User,
     bold,
+    button,
+    checkbox,
     code,
+    dropdown,
+    form,
     italic,
     link,
     markup,
     mention,
     plain,
     pre,
+    radio,
+    reset_button,
+    text_area,
+    text_field,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ApiError",
+    "Attachment",
     "AuthProvider",
     "AuthSession",
     "AuthenticationError",
@@ -78,6 +91,8 @@ __all__ = [
     "DatafeedConfig",
     "Event",
     "EventParseError",
+    "ForbiddenError",
+    "FormSubmission",
     "GenericSystemEvent",
     "InstantMessageCreatedEvent",
     "KeyLoadError",
@@ -88,6 +103,7 @@ __all__ = [
     "MessageSentEvent",
     "MessageSuppressedEvent",
     "NetworkError",
+    "NotFoundError",
     "RateLimitedError",
     "Redeliver",
     "RetryPolicy",
@@ -111,14 +127,23 @@ __all__ = [
     "UserLeftRoomEvent",
     "UserRequestedToJoinRoomEvent",
     "bold",
+    "button",
+    "checkbox",
     "code",
     "command",
+    "dropdown",
+    "form",
     "italic",
     "link",
     "markup",
     "mention",
     "on_event",
+    "on_form",
     "on_message",
     "plain",
     "pre",
+    "radio",
+    "reset_button",
+    "text_area",
+    "text_field",
 ]

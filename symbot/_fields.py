@@ -13,9 +13,13 @@ from typing import Any
 __all__ = [
     "FieldError",
     "describe",
+    "opt_bool",
     "opt_int",
+    "opt_ints",
     "opt_object",
+    "opt_objects",
     "opt_str",
+    "opt_strs",
     "req_object",
     "req_str",
     "wrong_type",
@@ -79,3 +83,49 @@ def opt_int(parent: Mapping[str, Any], key: str, where: str) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     raise wrong_type(f"{where}.{key}", "an integer", value)
+
+
+def opt_bool(parent: Mapping[str, Any], key: str, where: str) -> bool | None:
+    value = parent.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise wrong_type(f"{where}.{key}", "a boolean", value)
+
+
+def _items(parent: Mapping[str, Any], key: str, where: str) -> list[tuple[Any, str]]:
+    """(item, its path) for each item of the array `parent[key]`; none when absent."""
+    value = parent.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise wrong_type(f"{where}.{key}", "an array", value)
+    return [(item, f"{where}.{key}[{index}]") for index, item in enumerate(value)]
+
+
+def opt_objects(
+    parent: Mapping[str, Any], key: str, where: str
+) -> list[tuple[Mapping[str, Any], str]]:
+    """(object, its path) for each item of the array `parent[key]`; none when absent."""
+    found = _items(parent, key, where)
+    for item, path in found:
+        if not isinstance(item, Mapping):
+            raise wrong_type(path, "an object", item)
+    return found
+
+
+def opt_strs(parent: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """An array of strings; `()` when absent."""
+    found = _items(parent, key, where)
+    for item, path in found:
+        if not isinstance(item, str):
+            raise wrong_type(path, "a string", item)
+    return tuple(item for item, _ in found)
+
+
+def opt_ints(parent: Mapping[str, Any], key: str, where: str) -> tuple[int, ...]:
+    """An array of integers (booleans refused); `()` when absent."""
+    found = _items(parent, key, where)
+    for item, path in found:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise wrong_type(path, "an integer", item)
+    return tuple(item for item, _ in found)

@@ -6,6 +6,8 @@ SymbotError                      anything symbot raises on purpose
 ├── KeyLoadError                 a key, certificate or PKCS#12 file that cannot be used
 ├── AuthenticationError          a login endpoint refused the bot's credentials (not retried)
 ├── ApiError                     a Symphony endpoint answered with an error status
+│   ├── NotFoundError            no such user, stream, room or message (404, or 400/204 on a lookup)
+│   ├── ForbiddenError           403: the bot is not a member, or lacks the entitlement
 │   ├── MessageRejectedError     400 on message create: malformed MessageML
 │   ├── ComplianceBlockedError   451 on message create: blocked by an information barrier/DLP
 │   ├── RateLimitedError         429 after retries were exhausted
@@ -20,8 +22,8 @@ Redeliver                        raised by a handler to leave its batch unacknow
 ```
 
 Messages never contain a token, key or password: callers pass only names, URLs and
-status codes, and `redact()` scrubs anything that looks like a token from text that came
-from a server.
+status codes, and `redact()` scrubs anything that looks like a token, or a URL's password,
+from text that came from elsewhere.
 """
 
 from __future__ import annotations
@@ -36,10 +38,12 @@ __all__ = [
     "ComplianceBlockedError",
     "ConfigError",
     "EventParseError",
+    "ForbiddenError",
     "KeyLoadError",
     "MalformedAnswerError",
     "MessageRejectedError",
     "NetworkError",
+    "NotFoundError",
     "RateLimitedError",
     "Redeliver",
     "SymbotError",
@@ -53,14 +57,18 @@ _SECRETISH = re.compile(
 )
 
 
+_URL_PASSWORD = re.compile(r"(?<=://)([^/?#\s@:]*):[^/?#\s]*@")  # scheme://user:password@
+
+
 def redact(text: str) -> str:
-    """Replace anything in `text` that looks like a token, JWT or PEM block with `***`."""
+    """Replace anything in `text` that looks like a token, JWT or PEM block with `***`, and
+    the password of a URL (`http://user:***@proxy:3128`)."""
 
     def _sub(match: re.Match[str]) -> str:
         prefix = match.group(1)
         return f"{prefix}***" if prefix else "***"
 
-    return _SECRETISH.sub(_sub, text)
+    return _URL_PASSWORD.sub(r"\1:***@", _SECRETISH.sub(_sub, text))
 
 
 class SymbotError(Exception):
@@ -128,8 +136,44 @@ class ApiError(SymbotError):
         self.status = status
         self.code = code
         self.server_message = redact(message)
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
         detail = f": {self.server_message}" if self.server_message else ""
-        super().__init__(f"{method} {url} answered {status}{detail}")
+        return f"{self.method} {self.url} answered {self.status}{detail}"
+
+
+class _RefusalAbout(ApiError):
+    """An error about one `subject` ("stream 'abc'", "user 42") a call named."""
+
+    def __init__(self, method: str, url: str, status: int, subject: str, message: str = "") -> None:
+        self.subject = subject
+        super().__init__(method, url, status, message)
+
+    def _said(self) -> str:
+        return f" (the server said: {self.server_message})" if self.server_message else ""
+
+
+class NotFoundError(_RefusalAbout):
+    """What a call names does not exist, or the bot cannot see it; `subject` says what
+    ("stream 'abc'"). Raised for a 404, for a 204 ("nothing") answer to a lookup of one
+    object, and for a 400 to a lookup by id: Symphony answers 400 for an id it does not know
+    (the server's own words are kept in `server_message`)."""
+
+    def _describe(self) -> str:
+        answer = f"answered {self.status}" if self.status >= 300 else "found nothing"
+        return f"no such {self.subject}: {self.method} {self.url} {answer}{self._said()}"
+
+
+class ForbiddenError(_RefusalAbout):
+    """403 about `subject`: the bot is not a member of the stream, not an owner of the room,
+    or its account lacks the entitlement (a pod administrator grants it)."""
+
+    def _describe(self) -> str:
+        return (
+            f"not allowed on {self.subject}: the bot is not a member, or not entitled: "
+            f"{self.method} {self.url} answered {self.status}{self._said()}"
+        )
 
 
 class MessageRejectedError(ApiError):

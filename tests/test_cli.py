@@ -82,6 +82,47 @@ def test_one_commands_defaults_do_not_leak_into_another() -> None:
 # --- run (`symbot check` is tested in tests/test_cli_check.py) ----------------------------
 
 
+def test_keygen_refuses_to_overwrite_an_existing_public_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_path = tmp_path / "bot.pem"
+    (tmp_path / "bot.pem.pub").write_text("the key the pod knows")
+    assert main(["keygen", "-o", str(key_path), "--bits", "2048"]) == 1
+    assert (
+        "bot.pem.pub: already exists. Fix: choose another path or pass --force"
+        in capsys.readouterr().err
+    )
+    assert not key_path.exists()  # nothing written, not even the private key
+    assert (tmp_path / "bot.pem.pub").read_text() == "the key the pod knows"
+
+
+def test_keygen_never_follows_a_symbolic_link_even_with_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    key_path, public_path = tmp_path / "bot.pem", tmp_path / "bot.pem.pub"
+    key_path.symlink_to(victim)
+    public_path.symlink_to(victim)
+    assert main(["keygen", "-o", str(key_path), "--bits", "2048"]) == 1
+    (tmp_path / "dangling.pem").symlink_to(tmp_path / "nowhere")
+    assert main(["keygen", "-o", str(tmp_path / "dangling.pem"), "--bits", "2048"]) == 1
+    assert not (tmp_path / "nowhere").exists()
+    capsys.readouterr()
+
+    assert main(["keygen", "-o", str(key_path), "--bits", "2048", "--force"]) == 0
+    assert victim.read_text() == "precious"
+    assert not key_path.is_symlink()
+    assert not public_path.is_symlink()
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(public_path.stat().st_mode) == 0o644
+    assert key_path.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert public_path.read_text() == capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bot.pem", "bot.pem.pub", "dangling.pem", "victim.txt"
+    ]  # fmt: skip
+
+
 def write_config(emu: Emulator, tmp_path: Path, username: str = "bot") -> Path:
     """A symbot.toml for `username` (whose key the emulator generated) against `emu`."""
     key = tmp_path / f"{username}.pem"

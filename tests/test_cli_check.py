@@ -208,3 +208,15 @@ async def test_check_says_which_host_it_could_not_reach(tmp_path: Path, check: C
     assert "login     pod: FAILED: POST https://127.0.0.1:9/" in out
     assert "login     key manager: FAILED: POST https://127.0.0.1:9/" in out
     assert "reachable from this machine" in out
+
+
+async def test_check_warns_about_a_key_file_others_may_read(tmp_path: Path, check: Check) -> None:
+    async with Emulator() as emu:
+        emu.add_user("bot")
+        config = rsa_config(emu, tmp_path)
+        (tmp_path / "bot.pem").chmod(0o644)
+        status, out = await check(config)
+    assert status == 0, out  # a warning, not a failure: platforms mount secrets 0644
+    keys = line(out, "keys      credentials loaded")
+    assert "WARNING: the private key file" in keys
+    assert f"chmod 600 {tmp_path / 'bot.pem'}" in keys

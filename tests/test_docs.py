@@ -70,3 +70,19 @@ async def test_the_readme_example_bot_fits_15_lines_and_works() -> None:
         assert (await h.next_reply(im)).text == "<i>hi</i>"
         await h.say("alice", im, "hello")
         assert (await h.next_reply(im)).text == f"Hello, {alice.display_name}!"
+
+
+@pytest.mark.anyio
+async def test_the_services_page_examples_work_against_the_emulator() -> None:
+    namespace: dict[str, Any] = {"__name__": "services_page"}
+    for number, block in enumerate(python_blocks(ROOT / "docs" / "services.md"), 1):
+        exec(compile(block, f"services.md block {number}", "exec"), namespace)  # noqa: S102
+    await namespace["test_order"]()
+    await namespace["test_sizes"]()
+    async with BotHarness(namespace["DeskBot"]) as h:
+        im = h.im("alice")
+        h.user("bob")
+        await h.say("alice", im, "/invite bob")
+        assert (await h.next_reply(im)).text == "Room Desk: bob created"
+        [room] = [s for s in h.emulator.stream_store.streams() if s.stream_type == "ROOM"]
+        assert room.members == ["bot", "bob", "alice"]

@@ -79,6 +79,29 @@ async def test_command_bot_parses_typed_arguments_and_lists_tasks_unnumbered() -
         assert (await h.next_reply(im)).text == "there is no task #9; /list shows them"
 
 
+async def test_order_bot_sends_a_form_and_answers_the_submission() -> None:
+    orders = example("order_bot")
+    async with BotHarness(orders.OrderBot) as h:
+        alice = h.user("alice")
+        im = h.im("alice")
+        await h.say("alice", im, "/order")
+        sent_form = await h.next_reply(im)
+        assert '<form id="order">' in sent_form.message_ml
+        values = {"name": "Alice <3", "size": "l", "toppings": ["cheese", "basil"]}
+        h.emulator.submit_form("alice", sent_form.message_id, values, action="place")
+        summary = "Large pizza for Alice <3 with Extra cheese, Basil"
+        assert (await h.next_reply(im)).text == summary  # the form, replaced by the summary
+        thanks = await h.next_reply(im)
+        assert thanks.text == f"Thanks {alice.display_name}, order placed: {summary}"
+        await h.say("alice", im, "/order")
+        second = await h.next_reply(im)
+        h.emulator.submit_form("alice", second.message_id, {"name": " "}, action="place")
+        assert (await h.next_reply(im)).text == "Please give a name and pick a size."
+        h.emulator.submit_form("alice", second.message_id, action="cancel")
+        assert (await h.next_reply(im)).text == "Order cancelled."
+        assert h.bot.stats.handler_errors == 0
+
+
 async def test_certificate_bot_logs_in_over_mutual_tls(tmp_path: Path) -> None:
     certificate = example("certificate_bot")
     async with Emulator() as emu:

@@ -12,6 +12,7 @@ CONTRACT = {
     "symbot": ["Bot", "BotConfig", "Message", "Event", "on_message", "on_event", "command"],
     "symbot.auth": ["AuthProvider", "AuthSession", "RsaJwtAuth", "CertificateAuth", "Tokens"],
     "symbot.emulator": ["Emulator"],
+    "symbot.services": ["Users", "Streams", "Messages", "Services", "UserInfo", "RoomInfo"],
     "symbot.testing": [],
 }
 
@@ -31,4 +32,6 @@ def test_everything_in_all_exists() -> None:
 def test_bot_offers_its_documented_methods() -> None:
     for name in ["serve", "run", "stop", "send_message", "session_info", "on_start", "on_stop"]:
         assert callable(getattr(symbot.Bot, name)), name
+    for name in ["users", "streams", "messages", "services"]:
+        assert isinstance(getattr(symbot.Bot, name), property), name
     assert callable(symbot.Bot.on_error)

@@ -15,8 +15,8 @@ May import: `symbot.transport`, `symbot.config`, `symbot.errors`.
 
 from symbot.auth._certificate import CertificateLogin, load_certificate
 from symbot.auth._credentials import provider_for
-from symbot.auth._keygen import KeyPair, generate_key_pair, write_private_key
-from symbot.auth._keys import load_client_identity, load_private_key
+from symbot.auth._keygen import KeyPair, generate_key_pair, key_pair_paths, write_private_key
+from symbot.auth._keys import key_file_warnings, load_client_identity, load_private_key
 from symbot.auth._provider import (
     AuthProvider,
     EndpointAuthProvider,
@@ -43,6 +43,8 @@ __all__ = [
     "RsaJwtLogin",
     "Tokens",
     "generate_key_pair",
+    "key_file_warnings",
+    "key_pair_paths",
     "load_certificate",
     "load_client_identity",
     "load_private_key",

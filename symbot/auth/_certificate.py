@@ -19,7 +19,6 @@ from symbot.auth._provider import (
     check_login_response,
     login_both,
 )
-from symbot.auth._rsa import secret_from_env
 from symbot.config import CertificateAuth, describe_source
 from symbot.errors import AuthenticationError, KeyLoadError, NetworkError
 from symbot.transport import ClientIdentity, Transport, send_with_retry, tls_context, tls_refusal
@@ -32,8 +31,7 @@ KM_AUTH_PATH = "/keyauth/v1/authenticate"
 
 def load_certificate(credentials: CertificateAuth) -> ClientIdentity:
     """The certificate and key; raises `KeyLoadError`/`ConfigError` on bad input."""
-    password = secret_from_env(credentials.password, credentials.password_env, "auth.password")
-    identity = load_client_identity(credentials.certificate, credentials.key, password)
+    identity = load_client_identity(credentials.certificate, credentials.key, credentials.password)
     try:
         tls_context(None, identity)  # the ssl module's own verdict on the pair, now
     except ssl.SSLError as exc:

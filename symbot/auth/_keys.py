@@ -3,49 +3,119 @@
 Every error is a `KeyLoadError` naming the file (or "PEM text given in <field>") — never
 the key material itself. Sources are a `Path`, a `str` (a path, or PEM text when it
 contains a PEM header) or `bytes` (PEM content).
+
+A file is read only if it is a regular file of at most `MAX_KEY_FILE_SIZE` bytes; a file
+holding a private key that group or others may read is used, with one WARNING that names
+the `chmod 600` to run (platforms that mount secrets often make them 0644, so refusing
+would break them).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import shlex
+import stat
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 
-from symbot.config import KeySource, describe_source, is_pem_text
+from symbot.config import Credentials, KeySource, RsaJwtAuth, describe_source, is_pem_text
 from symbot.errors import KeyLoadError
 from symbot.transport import ClientIdentity
 
-__all__ = ["load_client_identity", "load_private_key"]
+__all__ = ["key_file_warnings", "load_client_identity", "load_private_key"]
+
+logger = logging.getLogger("symbot.auth")
+
+MAX_KEY_FILE_SIZE = 1024 * 1024
+"""The largest key, certificate or PKCS#12 file symbot reads (bytes)."""
 
 _PEM_HEADER = "-----BEGIN"
 
 
-def _read(source: KeySource, field_name: str) -> tuple[bytes, str]:
-    """The content of `source` and its name for messages."""
+def exposure_warning(name: str, mode: int) -> str | None:
+    """What to say about a private key file `name` of `mode` that group or others may
+    read, or None when only its owner may (or on a system without POSIX modes)."""
+    if os.name != "posix" or not mode & 0o044:
+        return None
+    return (
+        f"the private key file {name} is readable by group or others (mode "
+        f"{stat.S_IMODE(mode):03o}): anyone who can read it can log in as the bot; run "
+        f"`chmod 600 {shlex.quote(name)}`"
+    )
+
+
+def key_file_warnings(credentials: Credentials) -> list[str]:
+    """The `exposure_warning` of each key file `credentials` name (what loading them logs),
+    for tools that report rather than log, like `symbot check`."""
+    if isinstance(credentials, RsaJwtAuth):
+        sources = [credentials.private_key, credentials.previous_private_key]
+    else:  # without `key`, the certificate file holds the key
+        sources = [credentials.certificate if credentials.key is None else credentials.key]
+    warnings = []
+    for source in sources:
+        if isinstance(source, Path):
+            try:
+                mode = source.expanduser().stat().st_mode
+            except OSError:
+                continue
+            warning = exposure_warning(str(source), mode)
+            if warning is not None:
+                warnings.append(warning)
+    return warnings
+
+
+class _Content:
+    """What a key source holds: its bytes, its name for messages, and the file's mode."""
+
+    def __init__(self, data: bytes, name: str, mode: int | None = None) -> None:
+        self.data = data
+        self.name = name
+        self.mode = mode
+
+    def warn_if_exposed(self) -> None:
+        """One WARNING when this is a file that group or others may read (it holds a key)."""
+        warning = None if self.mode is None else exposure_warning(self.name, self.mode)
+        if warning is not None:
+            logger.warning("%s", warning)
+
+
+def _read(source: KeySource, field_name: str) -> _Content:
+    """The content of `source`, bounded, with its name. Errors are raised outside the
+    `except` blocks, so no chained exception repeats the path's content."""
     name = describe_source(source, field_name)
     if isinstance(source, bytes):
-        return source, name
+        return _Content(source, name)
     if isinstance(source, str) and is_pem_text(source):
-        return source.encode(), name
+        return _Content(source.encode(), name)
     path = Path(source).expanduser()
+    problem, fix = "", "check the file's permissions for the user running the bot"
     try:
-        return path.read_bytes(), name
+        # O_NONBLOCK: opening a FIFO must not hang; regular files ignore it.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            data = file.read(MAX_KEY_FILE_SIZE + 1) if stat.S_ISREG(mode) else b""
     except FileNotFoundError:
-        raise KeyLoadError(
-            name, "file not found", f"check the path in {field_name} (relative to the config)"
-        ) from None
+        problem, fix = "file not found", f"check the path in {field_name} (relative to the config)"
     except IsADirectoryError:
-        raise KeyLoadError(
-            name, "is a directory, not a file", f"point {field_name} at the file"
-        ) from None
+        problem, fix = "is a directory, not a file", f"point {field_name} at the file"
     except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if problem:
+        raise KeyLoadError(name, problem, fix)
+    if not stat.S_ISREG(mode):
+        raise KeyLoadError(name, "is not a regular file", f"point {field_name} at the file")
+    if len(data) > MAX_KEY_FILE_SIZE:
         raise KeyLoadError(
             name,
-            f"cannot be read ({exc.strerror or type(exc).__name__})",
-            "check the file's permissions for the user running the bot",
-        ) from None
+            f"is larger than {MAX_KEY_FILE_SIZE} bytes, too large for a key or certificate",
+            f"check the path in {field_name}",
+        )
+    return _Content(data, name, mode)
 
 
 def _as_bytes(passphrase: str | bytes | None) -> bytes | None:
@@ -113,8 +183,9 @@ def load_private_key(
     Raises `KeyLoadError` for a missing/unreadable file, non-PEM content, a missing or
     wrong passphrase, a non-RSA key, or a key shorter than `min_bits`.
     """
-    data, name = _read(source, field_name)
-    key = _load_pem_key(data, name, _as_bytes(passphrase), field_name)
+    content = _read(source, field_name)
+    name = content.name
+    key = _load_pem_key(content.data, name, _as_bytes(passphrase), field_name)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise KeyLoadError(
             name,
@@ -128,6 +199,7 @@ def load_private_key(
             "generate a 4096-bit key (`symbot keygen` or `openssl genrsa -out key.pem 4096`) "
             "and import its public key on the pod",
         )
+    content.warn_if_exposed()
     return key
 
 
@@ -166,31 +238,36 @@ def load_client_identity(
     from the certificate file itself when `key` is None. `password` decrypts an encrypted
     PEM key. The key must match the certificate.
     """
-    cert_data, cert_name = _read(certificate, "auth.certificate")
+    cert = _read(certificate, "auth.certificate")
+    cert_data, cert_name = cert.data, cert.name
     secret = _as_bytes(password)
     is_pem = _PEM_HEADER.encode() in cert_data
     p12_name = isinstance(certificate, Path) and certificate.suffix.lower() in (".p12", ".pfx")
     if not is_pem or p12_name:
         identity = _load_p12(cert_data, cert_name, secret)
+        cert.warn_if_exposed()
     else:
         try:
             certificates = x509.load_pem_x509_certificates(cert_data)
         except ValueError:
+            certificates = []
+        if not certificates:
             raise KeyLoadError(
                 cert_name,
                 "holds no PEM certificate",
                 "point auth.certificate at the PEM certificate",
-            ) from None
-        key_data, key_name = (cert_data, cert_name) if key is None else _read(key, "auth.key")
-        if key is None and b"PRIVATE KEY-----" not in key_data:
+            )
+        key_source = cert if key is None else _read(key, "auth.key")
+        if key is None and b"PRIVATE KEY-----" not in cert_data:
             raise KeyLoadError(
                 cert_name,
                 "holds a certificate but no private key",
                 "set auth.key to the private key file",
             )
-        loaded = _load_pem_key(key_data, key_name, secret, "auth.key")
+        loaded = _load_pem_key(key_source.data, key_source.name, secret, "auth.key")
         if not isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-            raise KeyLoadError(key_name, "is not an RSA or EC key", "use an RSA or EC key")
+            raise KeyLoadError(key_source.name, "is not an RSA or EC key", "use an RSA or EC key")
+        key_source.warn_if_exposed()
         identity = ClientIdentity(certificates[0], tuple(certificates[1:]), loaded)
     if identity.certificate.public_key() != identity.key.public_key():
         raise KeyLoadError(

@@ -10,7 +10,6 @@ is tried once when the current one is refused.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -28,10 +27,10 @@ from symbot.auth._provider import (
     login_both,
 )
 from symbot.config import RsaJwtAuth, describe_source
-from symbot.errors import AuthenticationError, ConfigError
+from symbot.errors import AuthenticationError
 from symbot.transport import Transport, send_with_retry
 
-__all__ = ["RsaJwtLogin", "load_rsa_keys", "secret_from_env"]
+__all__ = ["RsaJwtLogin", "load_rsa_keys"]
 
 logger = logging.getLogger("symbot.auth")
 
@@ -41,27 +40,11 @@ KM_LOGIN_PATH = "/relay/pubkey/authenticate"
 _Answer = TypeVar("_Answer")
 
 
-def secret_from_env(value: str | None, env_name: str | None, field_name: str) -> str | None:
-    """`value`, or else the environment variable `env_name` (ConfigError when it is unset)."""
-    if value is not None or env_name is None:
-        return value
-    found = os.environ.get(env_name)
-    if found is None:
-        raise ConfigError(
-            f"{field_name}_env",
-            f"environment variable {env_name} is not set",
-            f"export {env_name}, or set {field_name} instead",
-        )
-    return found
-
-
 def load_rsa_keys(
     credentials: RsaJwtAuth,
 ) -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey | None]:
-    """The current and previous keys; raises `KeyLoadError`/`ConfigError` on bad input."""
-    passphrase = secret_from_env(
-        credentials.passphrase, credentials.passphrase_env, "auth.passphrase"
-    )
+    """The current and previous keys; raises `KeyLoadError` on bad input."""
+    passphrase = credentials.passphrase
     current = load_private_key(credentials.private_key, passphrase)
     previous = None
     if credentials.previous_private_key is not None:

@@ -27,7 +27,7 @@ import httpx
 from symbot._lifecycle import AsyncResource
 from symbot.auth._provider import AuthProvider, Tokens
 from symbot.config import RetryPolicy
-from symbot.errors import ConfigError, redact
+from symbot.errors import redact
 from symbot.transport import Transport
 
 __all__ = ["AuthSession", "TokenAuth"]
@@ -94,12 +94,6 @@ class AuthSession(AsyncResource):
         jitter: float = 0.1,
         retry: RetryPolicy | None = None,
     ) -> None:
-        if max_token_age is not None and max_token_age <= 0:
-            raise ConfigError("max_token_age", "must be > 0", "use seconds, e.g. 3000")
-        if refresh_margin < 0:
-            raise ConfigError("refresh_margin", "must be >= 0", "use seconds, e.g. 60")
-        if not 0 <= jitter < 1:
-            raise ConfigError("refresh_jitter", "must be in [0, 1)", "use e.g. 0.1")
         self.provider = provider
         self._transport = transport
         self.max_token_age = max_token_age

@@ -1,19 +1,20 @@
 """Bots: the `Bot` class, its handler decorators, and what runs handlers in order.
 
-- `Bot`: subclass it, decorate methods with `on_message`, `on_event`, `command`, and
-  `run()` it; its lifecycle (`serve`/`stop`) owns the client, the datafeed loop and the
-  handlers.
+- `Bot`: subclass it, decorate methods with `on_message`, `on_event`, `command`, `on_form`,
+  and `run()` it; its lifecycle (`serve`/`stop`) owns the client, the datafeed loop and the
+  handlers; while it serves, `bot.users`, `bot.streams` and `bot.messages` are the services.
 - The dispatcher runs the handlers of each batch: per-stream order, streams concurrent under
   one limiter, duplicates dropped, acknowledgement only once the batch is handled.
 - The outbox sends MessageML, paced per stream.
 
-May import: `symbot.datafeed`, `symbot.client`, `symbot.messages`, `symbot.auth` (types),
-`symbot.config`, `symbot.errors`.
+May import: `symbot.services`, `symbot.datafeed`, `symbot.client`, `symbot.messages`,
+`symbot.auth` (types), `symbot.config`, `symbot.errors`.
 """
 
 from symbot.bot._bot import Bot
 from symbot.bot._dispatch import Dispatcher, DispatchStats, SeenEvents, in_handler
-from symbot.bot._handlers import Registry, command, help_text, on_event, on_message
+from symbot.bot._forms import FormSubmission
+from symbot.bot._handlers import Registry, command, help_text, on_event, on_form, on_message
 from symbot.bot._matching import Invocation, MatchContext
 from symbot.bot._outbox import Outbox
 
@@ -21,6 +22,7 @@ __all__ = [
     "Bot",
     "DispatchStats",
     "Dispatcher",
+    "FormSubmission",
     "Invocation",
     "MatchContext",
     "Outbox",
@@ -30,5 +32,6 @@ __all__ = [
     "help_text",
     "in_handler",
     "on_event",
+    "on_form",
     "on_message",
 ]

@@ -19,10 +19,14 @@ handlers of the batch in hand finish until the deadline (then cancels them, leav
 batch unacknowledged so it comes back), calls `on_stop()` and closes the client. `run()` is
 `serve()` under `anyio.run` with SIGINT/SIGTERM calling `stop()` (a second signal forces).
 
-Handlers: class-level decorators (`@on_message`, `@on_event`, `@command`) are collected when
-the class is created; `@bot.on_message(...)` and friends register plain functions on one
-instance. A built-in `/help` lists the commands, from their docstrings, unless the bot
-defines its own. A command whose arguments do not parse gets its usage line as a reply.
+Services: while the bot serves, `bot.users`, `bot.streams` and `bot.messages` are the typed
+services of its client (`symbot.services`), built when the client is.
+
+Handlers: class-level decorators (`@on_message`, `@on_event`, `@command`, `@on_form`) are
+collected when the class is created; `@bot.on_message(...)` and friends register plain
+functions on one instance. A built-in `/help` lists the commands, from their docstrings,
+unless the bot defines its own. A command whose arguments do not parse gets its usage line
+as a reply.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from symbot.config import BotConfig, DatafeedConfig
 from symbot.datafeed import DatafeedLoop, Event, FeedStats, parse_event
 from symbot.errors import CommandUsageError
 from symbot.messages import Message, to_message_ml
+from symbot.services import Messages, Services, Streams, Upload, Users
 
 __all__ = ["Bot"]
 
@@ -115,6 +120,7 @@ class Bot:
         self.feed_stats = FeedStats()
         self._feed_position: tuple[str | None, str] = (None, "")
         self._client: SymphonyClient | None = None
+        self._services: Services | None = None
         self._outbox: Outbox | None = None
         self._me: SessionInfo | None = None
         self._context = MatchContext()
@@ -144,6 +150,10 @@ class Bot:
     def command(self, name: str, **options: Any) -> Callable[[F], F]:
         """Register a plain async function as a command (as `command`)."""
         return self.registry.command(name, **options)
+
+    def on_form(self, *form_ids: str, action: str | None = None) -> Callable[[F], F]:
+        """Register a plain async function as a form handler (as `on_form`)."""
+        return self.registry.on_form(*form_ids, action=action)
 
     # -- hooks ----------------------------------------------------------------------------
 
@@ -178,6 +188,28 @@ class Bot:
             raise RuntimeError("the bot is not serving: start it with serve() or run()")
         return self._client
 
+    @property
+    def services(self) -> Services:
+        """The pod and agent services of the open client (while serving)."""
+        if self._services is None:
+            raise RuntimeError("the bot is not serving: start it with serve() or run()")
+        return self._services
+
+    @property
+    def users(self) -> Users:
+        """User lookups and search (`symbot.services.Users`), while serving."""
+        return self.services.users
+
+    @property
+    def streams(self) -> Streams:
+        """IMs, rooms and members (`symbot.services.Streams`), while serving."""
+        return self.services.streams
+
+    @property
+    def messages(self) -> Messages:
+        """Messages and attachments (`symbot.services.Messages`), while serving."""
+        return self.services.messages
+
     async def session_info(self) -> SessionInfo:
         """The bot's own user (id, username, display name), from the pod."""
         info = await self.client.session_info()
@@ -185,16 +217,25 @@ class Bot:
         return info
 
     async def send_message(
-        self, stream_id: str, content: str, *, data: Mapping[str, Any] | str | None = None
+        self,
+        stream_id: str,
+        content: str,
+        *,
+        data: Mapping[str, Any] | str | None = None,
+        attachments: Sequence[Upload] = (),
     ) -> Message | None:
         """Send into `stream_id`: a plain `str` is text (always escaped), a `MessageML`
-        value (builders such as `bold()`, or `markup()` for the author's own markup) is sent
-        as markup; `data` is EntityJSON. Returns the sent message (None if its echo did not
-        parse). Raises `MessageRejectedError` (400), `ComplianceBlockedError` (451),
-        `RateLimitedError` (429 beyond the retries), `ApiError`."""
+        value (builders such as `bold()`, `form()`, or `markup()` for the author's own
+        markup) is sent as markup; `data` is EntityJSON; `attachments` are files (`Path`s or
+        `(name, bytes)` pairs). Returns the sent message (None if its echo did not parse).
+        Raises `MessageRejectedError` (400), `ComplianceBlockedError` (451),
+        `ForbiddenError` (not a member), `RateLimitedError` (429 beyond the retries),
+        `ApiError`."""
         if self._outbox is None:
             raise RuntimeError("the bot is not serving: start it with serve() or run()")
-        return await self._outbox.send(stream_id, to_message_ml(content), data)
+        return await self._outbox.send(
+            stream_id, to_message_ml(content), data, attachments=attachments
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -212,6 +253,7 @@ class Bot:
                 )
                 async with client:
                     self._client = client
+                    self._services = Services(client)
                     try:
                         await self._start(client)
                         started = True
@@ -221,6 +263,7 @@ class Bot:
                             await self._run_on_stop()
         finally:
             self._client = self._outbox = self._loop = self._serve_scope = None
+            self._services = None
             self._stop_timeout = None
             self._stopped.set()
             self._stopped = None

@@ -1,6 +1,6 @@
 """Handler registration: decorators, filters, typed commands, help.
 
-The decorators `on_message`, `on_event` and `command` work on methods of a `Bot` subclass
+The decorators `on_message`, `on_event`, `command` and `on_form` work on methods of a `Bot` subclass
 and on plain async functions alike: each appends a `HandlerSpec` to the function's
 `__symbot_handlers__` list (so they stack) and returns the function unchanged. The bot finds
 them with `collect_specs` and puts them, bound, into a `Registry`, which the dispatcher asks
@@ -10,7 +10,7 @@ decoration and registration; matching an event does no introspection.
 Rules:
 - **Handlers are async.** A sync function is refused at decoration with a TypeError.
 - **What handlers receive.** Message handlers and commands get the `Message` as their first
-  argument, event handlers the `Event`.
+  argument, event handlers the `Event`, form handlers (`on_form`) a `FormSubmission`.
 - **Regex groups.** With `on_message(regex=...)`, each *named* group is passed as the keyword
   argument of that name (None if it did not take part) when the handler declares it (or has
   `**kwargs`); a parameter named `match` receives the `re.Match` itself, for positional groups.
@@ -48,6 +48,7 @@ from symbot.bot._commands import command_params
 from symbot.bot._matching import (
     CommandSpec,
     EventSpec,
+    FormSpec,
     Handler,
     HandlerSpec,
     Incoming,
@@ -72,6 +73,7 @@ __all__ = [
     "command",
     "help_text",
     "on_event",
+    "on_form",
     "on_message",
 ]
 
@@ -150,6 +152,19 @@ def on_event(*types: str | type[Event]) -> Callable[[F], F]:
         else:
             raise TypeError(f"on_event takes event type names or Event classes, not {item!r}")
     spec = EventSpec(types=frozenset(names), classes=tuple(classes))
+    return lambda func: _attach(spec, func)
+
+
+def on_form(*form_ids: str, action: str | None = None) -> Callable[[F], F]:
+    """Run the handler when a user submits an Elements form with one of these ids (none:
+    any form), and, with `action`, only when they clicked the button of that name. The
+    handler receives a `FormSubmission` (values by field name, the button, the user)."""
+    for form_id in form_ids:
+        if not isinstance(form_id, str) or not form_id:
+            raise TypeError(f"on_form takes form ids (non-empty strings), not {form_id!r}")
+    if action is not None and (not isinstance(action, str) or not action):
+        raise TypeError(f"on_form's action is a button name (a non-empty string), not {action!r}")
+    spec = FormSpec(form_ids=frozenset(form_ids), action=action)
     return lambda func: _attach(spec, func)
 
 
@@ -266,6 +281,7 @@ class Registry:
     on_message = _registering(on_message)
     on_event = _registering(on_event)
     command = _registering(command)
+    on_form = _registering(on_form)
 
     def add_help_command(self, name: str = "/help") -> None:
         """A `name` command replying `help_text(self)`, unless a command `name` exists."""

@@ -19,13 +19,15 @@ from typing import Any
 from attrs import define, field, frozen
 
 from symbot.bot._commands import command_params, parse_arguments, usage_line
-from symbot.datafeed import Event
+from symbot.bot._forms import ACTION_KEY, FormSubmission
+from symbot.datafeed import Event, SymphonyElementsActionEvent
 from symbot.errors import CommandUsageError
 from symbot.messages import Message, Replier
 
 __all__ = [
     "CommandSpec",
     "EventSpec",
+    "FormSpec",
     "Handler",
     "HandlerSpec",
     "Incoming",
@@ -64,6 +66,22 @@ class EventSpec(HandlerSpec):
 
     types: frozenset[str] = frozenset()
     classes: tuple[type[Event], ...] = ()
+
+
+@frozen
+class FormSpec(HandlerSpec):
+    """`on_form` filters: the form ids (empty: every form) and the button clicked (None:
+    any). Its handlers receive a `FormSubmission`."""
+
+    form_ids: frozenset[str] = frozenset()
+    action: str | None = None
+
+    def accepts(self, event: Event) -> bool:
+        if not isinstance(event, SymphonyElementsActionEvent):
+            return False
+        if self.form_ids and event.form_id not in self.form_ids:
+            return False
+        return self.action is None or event.form_values.get(ACTION_KEY) == self.action
 
 
 @frozen
@@ -193,6 +211,8 @@ class Matcher:
             return self._every_event if not spec.types and not spec.classes else self._event
         if isinstance(spec, CommandSpec):
             return self._command
+        if isinstance(spec, FormSpec):
+            return self._form
         assert isinstance(spec, MessageSpec)
         return self._every_message if spec == MessageSpec() else self._message
 
@@ -205,6 +225,14 @@ class Matcher:
         if event.type in spec.types or (spec.classes and isinstance(event, spec.classes)):
             return Invocation(self.func, (event,), _NO_KWARGS, spec)
         return None
+
+    def _form(self, event: Event, incoming: Incoming | None) -> Invocation | None:
+        spec = self.spec
+        assert isinstance(spec, FormSpec)
+        if not spec.accepts(event):
+            return None
+        assert isinstance(event, SymphonyElementsActionEvent)
+        return Invocation(self.func, (FormSubmission.of(event),), _NO_KWARGS, spec)
 
     def _every_message(self, event: Event, incoming: Incoming | None) -> Invocation | None:
         if incoming is None:

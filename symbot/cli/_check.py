@@ -28,7 +28,7 @@ from typing import TextIO
 
 from attrs import evolve
 
-from symbot.auth import AuthProvider, EndpointAuthProvider, LoginRole
+from symbot.auth import AuthProvider, EndpointAuthProvider, LoginRole, key_file_warnings
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig
 from symbot.errors import (
@@ -124,7 +124,8 @@ async def check(path: Path, out: TextIO) -> bool:
         client = SymphonyClient(config)
     except (KeyLoadError, ConfigError) as exc:
         return report.failed("keys", str(exc), "fix the key or certificate settings under [auth]")
-    report.step("keys", "credentials loaded")
+    warnings = [] if config.auth is None else key_file_warnings(config.auth)
+    report.step("keys", "\n".join(["credentials loaded", *(f"WARNING: {w}" for w in warnings)]))
     async with client:
         provider = _per_endpoint(client.provider)
         logged_in = await _endpoint_logins(provider, client.transport, report)

@@ -30,19 +30,12 @@ BACKENDS = ("asyncio", "trio")
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    from symbot.auth import generate_key_pair, write_private_key
+    from symbot.auth import generate_key_pair, key_pair_paths
 
-    path: Path = args.output
-    if path.exists() and not args.force:  # fail before spending seconds on a 4096-bit key
-        print(
-            f"symbot keygen: {path} already exists; pass --force to overwrite it", file=sys.stderr
-        )
-        return 1
+    path, public_path = key_pair_paths(args.output, overwrite=args.force)
     print(f"generating a {args.bits}-bit RSA key pair...", file=sys.stderr)
     pair = generate_key_pair(args.bits)
-    write_private_key(path, pair.private_key_pem, overwrite=args.force)
-    public_path = path.with_suffix(path.suffix + ".pub") if path.suffix else Path(f"{path}.pub")
-    public_path.write_bytes(pair.public_key_pem)
+    pair.write(path, overwrite=args.force)
     print(f"private key: {path} (mode 0600, PKCS#8; keep it secret)", file=sys.stderr)
     print(f"public key:  {public_path}", file=sys.stderr)
     print(
@@ -264,7 +257,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "-o", "--output", type=Path, default=Path("bot-private-key.pem"), help="private key path"
     )
     keygen.add_argument("--bits", type=int, default=4096, choices=[2048, 3072, 4096])
-    keygen.add_argument("--force", action="store_true", help="overwrite an existing key file")
+    keygen.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing key files (a symbolic link is replaced, never followed)",
+    )
     keygen.set_defaults(handler=_keygen)
     return parser
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from attrs import fields, frozen
 
-from symbot.config._credentials import CertificateAuth, RsaJwtAuth
+from symbot.config._credentials import CertificateAuth, RsaJwtAuth, is_path_text
+from symbot.config._environment import env_value, secret_from_env
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import ROLES, BotSettings, DatafeedConfig, Limits, Timeouts
 from symbot.errors import ConfigError
@@ -28,18 +29,38 @@ __all__ = ["CONFIG_KEYS", "ConfigKey", "describe", "load_env", "load_file"]
 logger = logging.getLogger("symbot.config")
 
 
+MAX_FILE_SIZE = 1024 * 1024
+"""The largest configuration file symbot reads (bytes): room for inline keys and chains."""
+
+
 def load_file(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """Read a TOML file, then apply `SYMBOT_*` overrides from `env`. Relative paths resolve
     against the file's directory."""
+    return build(_flatten(_read_toml(path), ""), path.parent, env)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's tables. Errors are raised outside the `except` blocks, so that no chained
+    exception carries a line of the file (which may hold a secret)."""
+    problem, fix = "", "check the file"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_SIZE + 1)
+        if len(raw) > MAX_FILE_SIZE:
+            problem, fix = f"is larger than {MAX_FILE_SIZE} bytes", "point at the TOML file"
+        else:
+            return tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
-        raise ConfigError(str(path), "file not found", "check the config file path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), f"cannot be read ({exc})", "check the file") from None
+        problem, fix = "file not found", "check the config file path"
+    except OSError as exc:
+        problem = f"cannot be read ({exc.strerror or type(exc).__name__})"
+    except UnicodeDecodeError as exc:
+        problem = f"is not UTF-8 text (byte {exc.start})"
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"is not valid TOML ({exc})", "fix the syntax") from None
-    return build(_flatten(data, ""), path.parent, env)
+        problem, fix = f"is not valid TOML ({exc})", "fix the syntax"
+    except RecursionError:
+        problem, fix = "nests arrays or tables too deeply", "fix the file"
+    raise ConfigError(str(path), problem, fix)
 
 
 def describe() -> str:
@@ -51,12 +72,17 @@ def describe() -> str:
 
 @frozen
 class ConfigKey:
-    """One configuration key, for loading and for documentation."""
+    """One configuration key, for loading and for documentation.
+
+    `kind` is str, path, key (a path or PEM text), float, int, bool, or float?/int?/bool?
+    (may be unset). A `secret` key's value is never shown: a value of the wrong type goes on
+    to the checks of `RsaJwtAuth`, `CertificateAuth` or the URLs, which name its type only."""
 
     key: str
-    kind: str  # str, path, float, int, bool, float?, int?
+    kind: str
     default: str
     description: str
+    secret: bool = False
 
     @property
     def env(self) -> str:
@@ -87,10 +113,19 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("key_manager_url", "str", "pod_url", "Base URL of the Key Manager"),
     ConfigKey("session_auth_url", "str", "pod_url", "Base URL of session auth (certificate login)"),
     ConfigKey(
+        "allow_insecure_http",
+        "bool",
+        "false",
+        "Allow http:// role URLs on hosts other than loopback (tokens in clear text)",
+    ),
+    ConfigKey(
         "ca_bundle", "path", "system/certifi", "PEM file of CAs to trust instead of the default"
     ),
-    ConfigKey("proxy", "str", "none", "HTTP(S) proxy URL for every role"),
-    *(ConfigKey(f"proxies.{r}", "str", "proxy", f"Proxy URL for the {r} role only") for r in ROLES),
+    ConfigKey("proxy", "str", "none", "HTTP(S) proxy URL for every role", secret=True),
+    *(
+        ConfigKey(f"proxies.{r}", "str", "proxy", f"Proxy URL for the {r} role only", secret=True)
+        for r in ROLES
+    ),
     ConfigKey(
         "max_token_age", "float?", "none", "Renew tokens after this many seconds (no expiry known)"
     ),
@@ -100,20 +135,54 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ),
     ConfigKey("auth.type", "str", "from keys", '"rsa" or "certificate"'),
     ConfigKey("auth.username", "str", "(rsa: required)", "The bot's service account username"),
-    ConfigKey("auth.private_key", "path", "none", "RSA private key (PEM, PKCS#1/#8)"),
-    ConfigKey("auth.passphrase", "str", "none", "Passphrase of an encrypted private key"),
+    ConfigKey(
+        "auth.private_key",
+        "key",
+        "none",
+        "RSA private key (PKCS#1/#8): a PEM file, or the PEM text itself",
+        secret=True,
+    ),
+    ConfigKey(
+        "auth.passphrase", "str", "none", "Passphrase of an encrypted private key", secret=True
+    ),
     ConfigKey("auth.passphrase_env", "str", "none", "Environment variable holding the passphrase"),
     ConfigKey(
-        "auth.previous_private_key", "path", "none", "Previous key, tried if the current is refused"
+        "auth.previous_private_key",
+        "key",
+        "none",
+        "Previous key (file or PEM text), tried if the current is refused",
+        secret=True,
     ),
     ConfigKey(
-        "auth.previous_passphrase", "str", "auth.passphrase", "Passphrase of the previous key"
+        "auth.previous_passphrase",
+        "str",
+        "auth.passphrase",
+        "Passphrase of the previous key",
+        secret=True,
     ),
     ConfigKey("auth.jwt_lifetime", "float", "240", "Login JWT lifetime in seconds (at most 300)"),
-    ConfigKey("auth.certificate", "path", "none", "Client certificate: PEM (cert [+ key]) or .p12"),
+    ConfigKey(
+        "auth.certificate",
+        "key",
+        "none",
+        "Client certificate: PEM file or text (cert [+ key]), or .p12",
+        secret=True,
+    ),
     ConfigKey("auth.p12", "path", "none", "Client certificate as a PKCS#12 bundle"),
-    ConfigKey("auth.key", "path", "in certificate", "Private key of a PEM client certificate"),
-    ConfigKey("auth.password", "str", "none", "Password of the .p12 or of an encrypted PEM key"),
+    ConfigKey(
+        "auth.key",
+        "key",
+        "in certificate",
+        "Private key of a PEM client certificate: a file, or the PEM text",
+        secret=True,
+    ),
+    ConfigKey(
+        "auth.password",
+        "str",
+        "none",
+        "Password of the .p12 or of an encrypted PEM key",
+        secret=True,
+    ),
     ConfigKey("auth.password_env", "str", "none", "Environment variable holding auth.password"),
     *_section(
         "timeouts",
@@ -186,45 +255,54 @@ def _suggest(name: str, candidates: Any) -> str:
     return f"did you mean {close[0]!r}?" if close else "see BotConfig.describe() for valid keys"
 
 
+_EXPECTED = {"bool": "true or false", "float": "a number", "int": "an integer"}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _coerce(spec: ConfigKey, value: Any, base_dir: Path, origin: str) -> Any:
+    """`value` as the key's kind (relative paths against `base_dir`); a `ConfigError` that
+    shows the value only when the key is not secret."""
     kind, optional = spec.kind.rstrip("?"), spec.kind.endswith("?")
     text = isinstance(value, str)
-    try:
-        if optional and (value is None or (text and value.strip().lower() in ("", "none"))):
-            return None
-        if kind == "bool":
-            if isinstance(value, bool):
-                return value
-            if text and value.strip().lower() in (
-                "1",
-                "true",
-                "yes",
-                "on",
-                "0",
-                "false",
-                "no",
-                "off",
-            ):
-                return value.strip().lower() in ("1", "true", "yes", "on")
-            raise ValueError
-        if kind in ("float", "int"):
-            if isinstance(value, bool):
-                raise ValueError
-            number = float(value) if kind == "float" else int(value)
+    if optional and (value is None or (text and value.strip().lower() in ("", "none"))):
+        return None
+    if kind == "bool" and isinstance(value, bool):
+        return value
+    if kind == "bool" and text and value.strip().lower() in (*_TRUE, *_FALSE):
+        return value.strip().lower() in _TRUE
+    if kind in ("float", "int") and not isinstance(value, bool):
+        number = _number(value, integer=kind == "int")
+        if number is not None:
             return None if spec.key == "retry.max_attempts" and number == 0 else number
-        if not text:
-            raise ValueError
-        if kind == "path":
+    if kind in ("str", "path", "key") and text:
+        if kind == "path" or (kind == "key" and is_path_text(value)):
             path = Path(value).expanduser()
             return path if path.is_absolute() else base_dir / path
+        return value  # PEM text, or a value the credentials refuse without showing it
+    if spec.secret:  # refused by the checks of the credentials and URLs, which show no value
         return value
-    except (TypeError, ValueError):
-        expected = {"bool": "true or false", "float": "a number", "int": "an integer"}
-        raise ConfigError(
-            spec.key,
-            f"{origin} gives {value!r}, expected {expected.get(kind, 'a string')}",
-            f"set {spec.key} to {expected.get(kind, 'a string')}",
-        ) from None
+    expected = _EXPECTED.get(kind, "a string")
+    problem = f"{origin} gives {repr(value)[:80]}, expected {expected}"
+    raise ConfigError(spec.key, problem, f"set {spec.key} to {expected}")
+
+
+def _number(value: Any, *, integer: bool) -> float | None:
+    """`value` as a number (from TOML or environment text); an integer only when it is one
+    (2.5 is not an integer, 2.0 is); None when it is not a number."""
+    try:
+        if isinstance(value, str):
+            if integer and value.strip().lstrip("+-").isdigit():
+                return int(value)
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        if not integer:
+            return float(value)
+        if isinstance(value, int):
+            return value
+        return int(value) if value.is_integer() else None
+    except (ValueError, OverflowError):
+        return None
 
 
 def load_env(env: Mapping[str, str]) -> dict[str, Any]:
@@ -239,7 +317,7 @@ def build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -
         if spec is None:
             raise ConfigError(key, "unknown key", _suggest(key, _BY_KEY))
         values[key] = _coerce(spec, value, base_dir, "the file")
-    for name, value in env.items():
+    for name in env:
         if not name.startswith("SYMBOT_"):
             continue
         spec = _BY_ENV.get(name)
@@ -248,6 +326,7 @@ def build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -
                 "ignoring unknown environment variable %s: %s", name, _suggest(name, _BY_ENV)
             )
             continue
+        value = env_value(env, name, spec.key)
         values[spec.key] = _coerce(spec, value, Path.cwd(), f"environment variable {name}")
     if "pod_url" not in values:
         raise ConfigError(
@@ -261,7 +340,7 @@ def build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -
     top = {k: v for k, v in values.items() if "." not in k}
     return {
         **top,
-        "auth": _auth_from(section("auth")),
+        "auth": _auth_from(section("auth"), env),
         "proxies": section("proxies"),
         "timeouts": Timeouts(**section("timeouts")),
         "retry": RetryPolicy(**section("retry")),
@@ -276,7 +355,7 @@ _RSA_KEYS = {"type", "username", "private_key", "passphrase", "passphrase_env",
 _CERT_KEYS = {"type", "username", "certificate", "p12", "key", "password", "password_env"}
 
 
-def _auth_from(table: dict[str, Any]) -> RsaJwtAuth | CertificateAuth:
+def _auth_from(table: dict[str, Any], env: Mapping[str, str]) -> RsaJwtAuth | CertificateAuth:
     kind = table.get("type")
     has_certificate = "certificate" in table or "p12" in table
     if kind is None and has_certificate and "private_key" in table:
@@ -307,11 +386,20 @@ def _auth_from(table: dict[str, Any]) -> RsaJwtAuth | CertificateAuth:
                     'login set auth.type = "certificate"',
                 )
         options = {k: v for k, v in table.items() if k != "type"}
-        return RsaJwtAuth(**options)
+        return RsaJwtAuth(**_with_secret(options, "passphrase", env))
     if ("certificate" in table) == ("p12" in table):
         raise ConfigError(
             "auth.certificate", "give exactly one of auth.certificate and auth.p12", "keep one"
         )
     options = {k: v for k, v in table.items() if k not in ("type", "p12")}
     options["certificate"] = table.get("certificate", table.get("p12"))
-    return CertificateAuth(**options)
+    return CertificateAuth(**_with_secret(options, "password", env))
+
+
+def _with_secret(options: dict[str, Any], secret: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """`options` with `secret` read from the variable `<secret>_env` names, in `env` (the
+    mapping the rest of the configuration comes from), unless it is given."""
+    name = options.get(f"{secret}_env")
+    if name is None or options.get(secret) is not None:
+        return options
+    return {**options, secret: secret_from_env(name, f"auth.{secret}_env", env)}

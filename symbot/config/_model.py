@@ -8,50 +8,43 @@ environment variable; `BotConfig.describe()` renders that list.
 
 from __future__ import annotations
 
-import logging
+import errno
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import httpx
 from attrs import Factory, field, frozen
 
+from symbot.config._checks import Check, boolean, fraction, seconds
 from symbot.config._credentials import CertificateAuth, Credentials, RsaJwtAuth
 from symbot.config._loading import describe, load_env, load_file
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import (
+    MAX_TAG_LENGTH,
     ROLES,
     BotSettings,
     DatafeedConfig,
     Limits,
     Role,
     Timeouts,
-    at_least,
 )
-from symbot.errors import ConfigError
+from symbot.config._urls import check_proxy_url, check_role_url
+from symbot.errors import ConfigError, redact
 
 __all__ = ["BotConfig"]
 
-logger = logging.getLogger("symbot.config")
+MAX_CA_BUNDLE_SIZE = 16 * 1024 * 1024
+"""The largest CA bundle symbot reads (bytes); a system bundle is about 250 KB."""
 
 
 def _normalise_url(value: Any) -> Any:
     return value.rstrip("/") if isinstance(value, str) else value
 
 
-def _check_url(name: str) -> Callable[[Any, Any, Any], None]:
-    def check(_instance: Any, _attribute: Any, value: Any) -> None:
-        if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-            raise ConfigError(
-                name,
-                f"{value!r} is not an http(s) URL",
-                f"set {name} to a base URL such as https://acme.symphony.com",
-            )
-        if not httpx.URL(value).host:
-            raise ConfigError(
-                name, f"{value!r} has no host", f"set {name} to e.g. https://host:443"
-            )
+def _check_url(name: str) -> Check:
+    def check(instance: Any, _attribute: Any, value: Any) -> None:
+        check_role_url(name, value, allow_insecure_http=instance.allow_insecure_http is True)
 
     return check
 
@@ -79,15 +72,84 @@ def _optional_path(value: Any) -> Any:
     return Path(value) if isinstance(value, str) else value
 
 
-def _check_ca_bundle(_instance: Any, _attribute: Any, value: Path | None) -> None:
-    if value is not None and not value.is_file():
-        raise ConfigError("ca_bundle", f"{value} is not a file", "point it at a PEM CA bundle")
+def _check_ca_bundle(_instance: Any, _attribute: Any, value: Any) -> None:
+    """A readable PEM file of certificates, so that a wrong path or file fails here and not
+    at the first connection."""
+    if value is None:
+        return
+    if not isinstance(value, Path):
+        raise ConfigError(
+            "ca_bundle", f"expected a path, got {type(value).__name__}", "give the file's path"
+        )
+    problem = ""
+    try:
+        with value.open("rb") as bundle:
+            head = bundle.read(MAX_CA_BUNDLE_SIZE + 1)
+    except IsADirectoryError:
+        problem = "is a directory, not a file"
+    except OSError as exc:
+        problem = (
+            "is not a file" if exc.errno == errno.ENOENT else f"cannot be read ({exc.strerror})"
+        )
+    else:
+        if len(head) > MAX_CA_BUNDLE_SIZE:
+            problem = f"is larger than {MAX_CA_BUNDLE_SIZE} bytes"
+        elif b"-----BEGIN CERTIFICATE-----" not in head and b"-----BEGIN TRUSTED" not in head:
+            problem = "holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)"
+    if problem:
+        raise ConfigError(
+            "ca_bundle", f"{value} {problem}", "point it at a PEM file of CA certificates"
+        )
 
 
-def _check_proxies(_instance: Any, _attribute: Any, value: Mapping[str, str]) -> None:
-    for role in value:
+def _check_proxy(_instance: Any, _attribute: Any, value: Any) -> None:
+    if value is not None:
+        check_proxy_url("proxy", value)
+
+
+def _check_proxies(_instance: Any, _attribute: Any, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        raise ConfigError("proxies", "expected a table of role = URL", "see the docs")
+    for role, url in value.items():
         if role not in ROLES:
             raise ConfigError(f"proxies.{role}", "unknown role", f"use one of {', '.join(ROLES)}")
+        check_proxy_url(f"proxies.{role}", url)
+
+
+def _section(name: str, cls: type) -> Check:
+    def check(_instance: Any, _attribute: Any, value: Any) -> None:
+        if not isinstance(value, cls):
+            raise ConfigError(
+                name,
+                f"expected {cls.__name__}, got {type(value).__name__}",
+                f"use {cls.__name__}(...)",
+            )
+
+    return check
+
+
+def _check_datafeed(instance: Any, attribute: Any, value: Any) -> None:
+    """A `DatafeedConfig`; without a tag, the default `symbot-<username>` must fit the
+    agent's limit."""
+    _section("datafeed", DatafeedConfig)(instance, attribute, value)
+    username = getattr(instance.auth, "username", None)
+    if value.tag is None and username is not None:
+        tag = value.tag_for(username)
+        if len(tag) > MAX_TAG_LENGTH:
+            raise ConfigError(
+                "datafeed.tag",
+                f"the default tag symbot-<username> is {len(tag)} characters long; the agent "
+                f"accepts at most {MAX_TAG_LENGTH}",
+                "set datafeed.tag",
+            )
+
+
+def _proxy_repr(value: str | None) -> str:
+    return repr(None if value is None else redact(value))
+
+
+def _proxies_repr(value: Mapping[str, str]) -> str:
+    return repr({role: redact(url) for role, url in value.items()})
 
 
 @frozen(kw_only=True)
@@ -99,6 +161,7 @@ class BotConfig:
     only when the bot or client is given its own `AuthProvider` (`provider=`)."""
 
     pod_url: str = field(converter=_normalise_url, validator=_check_url("pod_url"))
+    allow_insecure_http: bool = field(default=False, validator=boolean("allow_insecure_http"))
     auth: Credentials | None = field(default=None, validator=_check_auth)
     agent_url: str = _role_url("agent_url")
     key_manager_url: str = _role_url("key_manager_url")
@@ -106,20 +169,16 @@ class BotConfig:
     ca_bundle: Path | None = field(
         default=None, converter=_optional_path, validator=_check_ca_bundle
     )
-    proxy: str | None = None
-    proxies: Mapping[str, str] = field(factory=dict, validator=_check_proxies)
-    timeouts: Timeouts = field(factory=Timeouts)
-    retry: RetryPolicy = field(factory=RetryPolicy)
-    max_token_age: float | None = field(default=None, validator=at_least("max_token_age", 0))
-    refresh_margin: float = field(
-        default=60.0, validator=at_least("refresh_margin", 0, strict=False)
-    )
-    refresh_jitter: float = field(
-        default=0.1, validator=at_least("refresh_jitter", 0, strict=False)
-    )
-    datafeed: DatafeedConfig = field(factory=DatafeedConfig)
-    bot: BotSettings = field(factory=BotSettings)
-    limits: Limits = field(factory=Limits)
+    proxy: str | None = field(default=None, validator=_check_proxy, repr=_proxy_repr)
+    proxies: Mapping[str, str] = field(factory=dict, validator=_check_proxies, repr=_proxies_repr)
+    timeouts: Timeouts = field(factory=Timeouts, validator=_section("timeouts", Timeouts))
+    retry: RetryPolicy = field(factory=RetryPolicy, validator=_section("retry", RetryPolicy))
+    max_token_age: float | None = field(default=None, validator=seconds("max_token_age"))
+    refresh_margin: float = field(default=60.0, validator=seconds("refresh_margin", zero=True))
+    refresh_jitter: float = field(default=0.1, validator=fraction("refresh_jitter", "0.1"))
+    datafeed: DatafeedConfig = field(factory=DatafeedConfig, validator=_check_datafeed)
+    bot: BotSettings = field(factory=BotSettings, validator=_section("bot", BotSettings))
+    limits: Limits = field(factory=Limits, validator=_section("limits", Limits))
 
     def url(self, role: Role) -> str:
         """The base URL of `role`."""

@@ -6,45 +6,17 @@ It is configuration (`[retry]` in symbot.toml); `symbot.transport` applies it to
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 from attrs import field, frozen
 
+from symbot.config._checks import at_least, fraction, seconds
 from symbot.errors import ConfigError
 
 __all__ = ["RetryPolicy"]
 
 
-def _positive(field_name: str) -> Callable[[object, object, float], None]:
-    def check(_instance: object, _attribute: object, value: float) -> None:
-        if not value > 0:
-            raise ConfigError(field_name, f"must be > 0, got {value!r}", "use a positive number")
-
-    return check
-
-
-def _check_jitter(_instance: object, _attribute: object, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError("retry.jitter", f"must be between 0 and 1, got {value!r}", "use e.g. 0.5")
-
-
-def _optional_positive(_instance: object, _attribute: object, value: float | None) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ConfigError(
-            "retry.max_retry_after",
-            f"must be a number > 0 or unset (as long as retry.maximum), got {value!r}",
-            "use e.g. 60",
-        )
-    if value == float("inf"):
-        raise ConfigError(
-            "retry.max_retry_after", "must be finite", "use e.g. 60, or unset it for retry.maximum"
-        )
-
-
 def _check_attempts(_instance: object, _attribute: object, value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or value < 1):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
         raise ConfigError(
             "retry.max_attempts",
             f"must be >= 1 or unset (retry forever), got {value!r}",
@@ -66,12 +38,12 @@ class RetryPolicy:
     bot for good. `retry_after_cap` is the cap in effect.
     """
 
-    initial: float = field(default=0.5, validator=_positive("retry.initial"))
-    maximum: float = field(default=30.0, validator=_positive("retry.maximum"))
-    multiplier: float = field(default=2.0, validator=_positive("retry.multiplier"))
-    jitter: float = field(default=0.5, validator=_check_jitter)
+    initial: float = field(default=0.5, validator=seconds("retry.initial"))
+    maximum: float = field(default=30.0, validator=seconds("retry.maximum"))
+    multiplier: float = field(default=2.0, validator=at_least("retry.multiplier", 1, strict=False))
+    jitter: float = field(default=0.5, validator=fraction("retry.jitter", "0.5"))
     max_attempts: int | None = field(default=5, validator=_check_attempts)
-    max_retry_after: float | None = field(default=None, validator=_optional_positive)
+    max_retry_after: float | None = field(default=None, validator=seconds("retry.max_retry_after"))
 
     @property
     def retry_after_cap(self) -> float:

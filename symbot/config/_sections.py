@@ -5,40 +5,45 @@ Each is a frozen attrs class whose validators name the configuration key that is
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Literal
 
 import httpx
 from attrs import field, frozen
 
+from symbot.config._checks import at_least, boolean, integer_at_least, seconds
 from symbot.errors import ConfigError
 
 __all__ = [
     "DEFAULT_MAX_ANSWER_BYTES",
+    "MAX_TAG_LENGTH",
     "ROLES",
     "BotSettings",
     "DatafeedConfig",
     "Limits",
     "Role",
     "Timeouts",
-    "at_least",
 ]
 
 Role = Literal["pod", "agent", "key_manager", "session_auth"]
 ROLES: tuple[Role, ...] = ("pod", "agent", "key_manager", "session_auth")
 
+MAX_TAG_LENGTH = 100
+"""The agent refuses a longer datafeed tag (agent-api-public.yaml, V5DatafeedCreateBody)."""
 
-def at_least(name: str, minimum: float, *, strict: bool = True) -> Callable[[Any, Any, Any], None]:
-    def check(_instance: Any, _attribute: Any, value: Any) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(name, f"expected a number, got {value!r}", "write a number")
-        if value < minimum or (strict and value == minimum):
-            bound = f"> {minimum}" if strict else f">= {minimum}"
-            raise ConfigError(name, f"must be {bound}, got {value!r}", f"use a value {bound}")
 
-    return check
+def _check_tag(_instance: Any, _attribute: Any, value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(
+            "datafeed.tag", "must be a non-empty string", "remove it to use symbot-<username>"
+        )
+    if len(value) > MAX_TAG_LENGTH:
+        raise ConfigError(
+            "datafeed.tag",
+            f"is {len(value)} characters long; the agent accepts at most {MAX_TAG_LENGTH}",
+            "use a shorter tag",
+        )
 
 
 @frozen(kw_only=True)
@@ -46,11 +51,11 @@ class Timeouts:
     """Seconds. `connect` for every role; the others are each role's read timeout. The agent's
     must exceed the datafeed long-poll (~30 s)."""
 
-    connect: float = field(default=10.0, validator=at_least("timeouts.connect", 0))
-    pod: float = field(default=30.0, validator=at_least("timeouts.pod", 0))
-    agent: float = field(default=45.0, validator=at_least("timeouts.agent", 0))
-    key_manager: float = field(default=30.0, validator=at_least("timeouts.key_manager", 0))
-    session_auth: float = field(default=30.0, validator=at_least("timeouts.session_auth", 0))
+    connect: float = field(default=10.0, validator=seconds("timeouts.connect"))
+    pod: float = field(default=30.0, validator=seconds("timeouts.pod"))
+    agent: float = field(default=45.0, validator=seconds("timeouts.agent"))
+    key_manager: float = field(default=30.0, validator=seconds("timeouts.key_manager"))
+    session_auth: float = field(default=30.0, validator=seconds("timeouts.session_auth"))
 
     def for_role(self, role: Role) -> httpx.Timeout:
         read: float = getattr(self, role)
@@ -65,13 +70,15 @@ class DatafeedConfig:
     acknowledged; set it to your agent's. A batch whose handlers take longer is logged as a
     warning and counted in `Bot.stats.slow_batches`, since another instance may get it again."""
 
-    tag: str | None = None
-    read_timeout: float = field(default=45.0, validator=at_least("datafeed.read_timeout", 0))
+    tag: str | None = field(default=None, validator=_check_tag)
+    read_timeout: float = field(default=45.0, validator=seconds("datafeed.read_timeout"))
     visibility_timeout: float = field(
-        default=30.0, validator=at_least("datafeed.visibility_timeout", 0)
+        default=30.0, validator=seconds("datafeed.visibility_timeout")
     )
-    include_invisible: bool = False
-    delete_stale_on_403: bool = True
+    include_invisible: bool = field(default=False, validator=boolean("datafeed.include_invisible"))
+    delete_stale_on_403: bool = field(
+        default=True, validator=boolean("datafeed.delete_stale_on_403")
+    )
 
     def tag_for(self, username: str) -> str:
         return self.tag or f"symbot-{username}"
@@ -95,7 +102,7 @@ class Limits:
 
     max_answer_bytes: int = field(
         default=DEFAULT_MAX_ANSWER_BYTES,
-        validator=at_least("limits.max_answer_bytes", 65_536, strict=False),
+        validator=integer_at_least("limits.max_answer_bytes", 65_536),
     )
 
 
@@ -103,15 +110,15 @@ class Limits:
 class BotSettings:
     """How the bot dispatches events and sends messages."""
 
-    concurrency: int = field(default=64, validator=at_least("bot.concurrency", 1, strict=False))
+    concurrency: int = field(default=64, validator=integer_at_least("bot.concurrency", 1))
     dedupe_cache_size: int = field(
-        default=10_000, validator=at_least("bot.dedupe_cache_size", 0, strict=False)
+        default=10_000, validator=integer_at_least("bot.dedupe_cache_size", 0)
     )
-    ignore_own_messages: bool = True
-    mention_required_in_rooms: bool = True
-    stop_timeout: float = field(
-        default=10.0, validator=at_least("bot.stop_timeout", 0, strict=False)
+    ignore_own_messages: bool = field(default=True, validator=boolean("bot.ignore_own_messages"))
+    mention_required_in_rooms: bool = field(
+        default=True, validator=boolean("bot.mention_required_in_rooms")
     )
+    stop_timeout: float = field(default=10.0, validator=seconds("bot.stop_timeout", zero=True))
     send_rate_per_stream: float | None = field(
         default=None, validator=at_least("bot.send_rate_per_stream", 0)
     )

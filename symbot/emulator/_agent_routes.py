@@ -7,52 +7,16 @@ they never look at tokens. Refusals are answered in the agent's error shape
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
 from symbot.emulator._feeds import FEED_TYPE, AgentApiError, FeedInfo, FeedStore
-from symbot.emulator._http import Handler, Request, Response, Route, error
-from symbot.emulator._streams import StreamStore, parse_multipart
+from symbot.emulator._handling import caller, json_body, optional_string, routes_of
+from symbot.emulator._http import Handler, Request, Response, Route
+from symbot.emulator._multipart import parse_form_data
+from symbot.emulator._streams import StreamStore
 
 __all__ = ["agent_routes"]
-
-
-def _refusals_as_errors(handler: Handler) -> Handler:
-    @functools.wraps(handler)
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except AgentApiError as exc:
-            return error(exc.status, exc.message)
-
-    return wrapper
-
-
-def _caller(request: Request) -> str:
-    if request.username is None:
-        raise AgentApiError(401, "the request was not authenticated")
-    return request.username
-
-
-def _json_object(request: Request) -> dict[str, Any]:
-    """The JSON object body; an empty body counts as `{}`. Malformed -> 400."""
-    if not request.body.strip():
-        return {}
-    try:
-        body = request.json()
-    except ValueError:
-        raise AgentApiError(400, "the request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise AgentApiError(400, "the request body must be a JSON object")
-    return body
-
-
-def _optional_string(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise AgentApiError(400, f"{name} must be a string")
-    return value
 
 
 def _feed_json(info: FeedInfo) -> dict[str, Any]:
@@ -63,32 +27,33 @@ def agent_routes(feeds: FeedStore, streams: StreamStore) -> list[Route]:
     """The agent routes served by the emulator, bound to its stores."""
 
     async def create_feed(request: Request) -> Response:
-        tag = _optional_string(_json_object(request), "tag")
-        return Response.json(201, _feed_json(feeds.create(_caller(request), tag)))
+        tag = optional_string(json_body(request, dict, empty={}), "tag")
+        return Response.json(201, _feed_json(feeds.create(caller(request), tag)))
 
     async def list_feeds(request: Request) -> Response:
-        infos = feeds.list(_caller(request), request.query_one("tag"))
+        infos = feeds.list(caller(request), request.query_one("tag"))
         return Response.json(200, [_feed_json(info) for info in infos])
 
     async def delete_feed(request: Request) -> Response:
-        feeds.delete(request.params["feed_id"], _caller(request))
+        feeds.delete(request.params["feed_id"], caller(request))
         return Response(204)
 
     async def read_feed(request: Request) -> Response:
-        ack_id = _optional_string(_json_object(request), "ackId")
-        batch = await feeds.read(_caller(request), request.params["feed_id"], ack_id)
+        ack_id = optional_string(json_body(request, dict, empty={}), "ackId")
+        batch = await feeds.read(caller(request), request.params["feed_id"], ack_id)
         return Response(200, batch.body(), (("content-type", "application/json"),))
 
     async def create_message(request: Request) -> Response:
-        fields = parse_multipart(request.header("content-type"), request.body)
-        message_ml = fields.get("message")
+        form = parse_form_data(request.header("content-type"), request.body)
+        message_ml = form.fields.get("message")
         if message_ml is None:
             raise AgentApiError(400, "the multipart body has no 'message' field (MessageML)")
         sent = streams.send(
-            _caller(request),
+            caller(request),
             request.params["stream_id"],
             message_ml=message_ml,
-            data=fields.get("data"),
+            data=form.fields.get("data"),
+            attachments=form.attachments(),
         )
         body = json.dumps(streams.v4_message(sent)).encode()
         return Response(200, body, (("content-type", "application/json"),))
@@ -100,4 +65,4 @@ def agent_routes(feeds: FeedStore, streams: StreamStore) -> list[Route]:
         ("POST", "/agent/v5/datafeeds/{feed_id}/read", read_feed),
         ("POST", "/agent/v4/stream/{stream_id}/message/create", create_message),
     ]
-    return [Route(method, path, _refusals_as_errors(handler)) for method, path, handler in handlers]
+    return routes_of(handlers)

@@ -6,13 +6,15 @@ on `emu.http_url` and TLS on `emu.https_url`, whose certificate the emulator's o
 (trust it with `emu.ca_bundle`). The HTTPS listener asks for, but does not require, a client
 certificate, so certificate login and every other endpoint share one origin.
 
-The controls (`add_user`, `issue_certificate`, `send`, `expire_tokens`, `fault`, ...) change
-the emulator's state directly, as a pod administrator or another user would.
+The controls (`add_user`, `issue_certificate`, `send`, `submit_form`, `expire_tokens`,
+`fault`, ...) change the emulator's state directly, as a pod administrator or another user
+would.
 """
 
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -30,13 +32,17 @@ from symbot.emulator._ca import CertificateAuthority, IssuedCertificate
 from symbot.emulator._directory import UserDirectory
 from symbot.emulator._faults import Body, FaultInjector
 from symbot.emulator._feeds import FeedInfo, FeedStore
+from symbot.emulator._message_ops import MessageOperations
+from symbot.emulator._message_routes import message_routes
+from symbot.emulator._pod_routes import pod_routes
+from symbot.emulator._rooms import Rooms
 from symbot.emulator._streams import SentMessage, StreamStore
 from symbot.emulator._tokens import TokenKind, TokenStore
 from symbot.emulator._users import EmulatedUser, UserRegistry
 
 __all__ = ["EmulatedUser", "Emulator", "emulator_config_toml"]
 
-IN_PROCESS_URL = "http://emulator.invalid"
+IN_PROCESS_URL = "https://emulator.invalid"  # no TLS happens in-process
 _T = TypeVar("_T")
 
 
@@ -79,6 +85,8 @@ class Emulator(AsyncResource):
             max_feeds_per_user=max_feeds_per_user,
         )
         self.stream_store = StreamStore(self.directory, self.feed_store)
+        self.rooms = Rooms(self.stream_store)
+        self.message_ops = MessageOperations(self.stream_store, self.rooms)
         self.ca = CertificateAuthority.create()
         self._server_certificate = self.ca.issue_server(
             list(dict.fromkeys(["127.0.0.1", "localhost", host]))
@@ -96,7 +104,12 @@ class Emulator(AsyncResource):
             strict_content_type=strict_content_type,
         )
         self.app = EmulatorApp(
-            routes=[*auth.routes(), *agent_routes(self.feed_store, self.stream_store)],
+            routes=[
+                *auth.routes(),
+                *agent_routes(self.feed_store, self.stream_store),
+                *pod_routes(self.rooms, self.message_ops),
+                *message_routes(self.message_ops),
+            ],
             tokens=self.tokens,
             faults=self._faults,
             counters=self.counters,
@@ -211,6 +224,11 @@ class Emulator(AsyncResource):
         """The user named `username` (KeyError if it was never added)."""
         return self.users.get(username)
 
+    def grant_role(self, username: str, role: str) -> None:
+        """Give `username` a pod role, as an administrator would: "CONTENT_MANAGEMENT" lets
+        them suppress anyone's messages."""
+        self.directory.grant_role(username, role)
+
     def issue_certificate(
         self, username: str, *, common_name: str | None = None
     ) -> IssuedCertificate:
@@ -318,18 +336,46 @@ class Emulator(AsyncResource):
         mentions: Sequence[str] = (),
         data: str | None = None,
         message_ml: bool = False,
+        attachments: Sequence[tuple[str, bytes]] = (),
     ) -> dict[str, Any]:
         """Post a message as `as_user`, publish MESSAGESENT to the stream's members, and
         return it as V4Message JSON. `text` is what a user types: escaped, with `mentions`
         (usernames) rendered before it, even if it looks like markup. With `message_ml=True`
-        it is MessageML sent as is (e.g. a form), as an API client would."""
+        it is MessageML sent as is (e.g. a form), as an API client would. `attachments` are
+        (file name, content) pairs, stored for members to download."""
+        files = [
+            (name, content, mimetypes.guess_type(name)[0] or "application/octet-stream")
+            for name, content in attachments
+        ]
         if message_ml:
             if mentions:
                 raise ValueError("mentions= applies to plain text; put <mention/> in MessageML")
-            sent = self.stream_store.send(as_user, stream_id, message_ml=text, data=data)
+            sent = self.stream_store.send(
+                as_user, stream_id, message_ml=text, data=data, attachments=files
+            )
         else:
-            sent = self.stream_store.send(as_user, stream_id, text, mentions=mentions, data=data)
+            sent = self.stream_store.send(
+                as_user, stream_id, text, mentions=mentions, data=data, attachments=files
+            )
         return self.stream_store.v4_message(sent)
+
+    def submit_form(
+        self,
+        as_user: str,
+        message_id: str,
+        values: Mapping[str, Any] | None = None,
+        *,
+        form_id: str | None = None,
+        action: str | None = None,
+    ) -> dict[str, Any]:
+        """`as_user` fills in a form of message `message_id` with `values` (field name →
+        value: a string, or a list for several choices) and clicks button `action` (needed
+        only when the form has several); the sender of the form (the bot) gets the
+        SYMPHONYELEMENTSACTION event, which is returned. `form_id` picks one form of a
+        message that has several. ValueError for a submission no user could make."""
+        return self.message_ops.submit_form(
+            as_user, message_id, values or {}, form_id=form_id, action=action
+        )
 
     def room_event(
         self, event_type: str, stream_id: str, initiator: str, affected_user: str | None = None

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from attrs import define, field, frozen
+from attrs import define, evolve, field, frozen
 
-__all__ = ["FIRST_USER_ID", "UserDirectory", "UserRecord", "to_v4_user"]
+__all__ = ["FIRST_USER_ID", "UserDirectory", "UserRecord", "to_user_v2", "to_v4_user"]
 
 FIRST_USER_ID = 349026222342001
 """The id of the first user added; later users get consecutive ids."""
@@ -29,6 +29,7 @@ class UserRecord:
     first_name: str
     last_name: str
     email: str
+    roles: frozenset[str] = frozenset({"INDIVIDUAL"})
 
 
 @define
@@ -89,6 +90,41 @@ class UserDirectory:
         except KeyError:
             raise KeyError(f"no user with id {user_id} in the emulator") from None
 
+    def find_by_id(self, user_id: int) -> UserRecord | None:
+        """The user with id `user_id`, if any."""
+        return self._by_id.get(user_id)
+
+    def by_email(self, email: str) -> UserRecord | None:
+        """The user with this email address (case-insensitive), if any."""
+        wanted = email.casefold()
+        return next((u for u in self._by_username.values() if u.email.casefold() == wanted), None)
+
+    def grant_role(self, username: str, role: str) -> UserRecord:
+        """Give `username` the pod role `role` (e.g. "CONTENT_MANAGEMENT")."""
+        record = evolve(self.get(username), roles=self.get(username).roles | {role})
+        self._by_username[username] = self._by_id[record.user_id] = record
+        return record
+
+    def search(self, query: str) -> list[UserRecord]:
+        """The users whose username, names or email contain `query` (case-insensitive),
+        in the order they were added."""
+        wanted = query.casefold().strip()
+        return [
+            record
+            for record in self._by_username.values()
+            if wanted
+            and any(
+                wanted in text.casefold()
+                for text in (
+                    record.username,
+                    record.display_name,
+                    record.first_name,
+                    record.last_name,
+                    record.email,
+                )
+            )
+        ]
+
     def __contains__(self, username: object) -> bool:
         return username in self._by_username
 
@@ -108,4 +144,19 @@ def to_v4_user(record: UserRecord) -> dict[str, Any]:
         "displayName": record.display_name,
         "email": record.email,
         "username": record.username,
+    }
+
+
+def to_user_v2(record: UserRecord) -> dict[str, Any]:
+    """The user as a UserV2 JSON object (session info, user lookups and search)."""
+    return {
+        "id": record.user_id,
+        "username": record.username,
+        "displayName": record.display_name,
+        "firstName": record.first_name,
+        "lastName": record.last_name,
+        "emailAddress": record.email,
+        "company": "symbot emulator",
+        "accountType": "SYSTEM",
+        "roles": sorted(record.roles),
     }

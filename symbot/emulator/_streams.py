@@ -1,47 +1,39 @@
 """Rooms, IMs and messages of the emulated pod, and the events they put into datafeeds.
 
-Every message, whether sent through the API (`/agent/v4/stream/{sid}/message/create`) or by
-a test through the emulator's controls, goes through one path: MessageML is validated and
-converted to PresentationML (`<mention>` becomes an entity span plus an EntityJSON entry),
-stored as a `SentMessage`, and published as a MESSAGESENT event to the feeds of every member
-of the stream, the sender included, as a real pod does.
-
-MessageML is parsed with `xml.etree.ElementTree` after refusing any DOCTYPE or ENTITY
-declaration, so no entity expansion (XML bomb) can happen.
+Every message, whether sent through the API (`/agent/v4/stream/{sid}/message/create`, or an
+update) or by a test through the emulator's controls, goes through one path: MessageML is
+validated and converted to PresentationML (`symbot.emulator._messageml`), stored with its
+attachments as a `SentMessage`, and published as a MESSAGESENT event to the feeds of every
+member of the stream, the sender included, as a real pod does. An update is a new message
+whose `replacing` names the one it replaces.
 """
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import html
-import json
 import logging
-import re
 import secrets
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from attrs import define, field, frozen
 
-from symbot.emulator._directory import UserDirectory, UserRecord, to_v4_user
+from symbot.emulator._directory import UserDirectory, to_v4_user
 from symbot.emulator._feeds import AgentApiError, FeedStore
+from symbot.emulator._messageml import to_presentation_ml
 
 __all__ = [
     "ROOM_EVENT_TYPES",
     "SentMessage",
+    "StoredAttachment",
     "StreamRecord",
     "StreamStore",
-    "parse_multipart",
-    "to_presentation_ml",
+    "new_id",
+    "now_ms",
 ]
 
 logger = logging.getLogger("symbot.emulator")
-
-MENTION_TYPE = "com.symphony.user.mention"
-_DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 ROOM_EVENT_TYPES: Mapping[str, str] = {
     "INSTANTMESSAGECREATED": "instantMessageCreated",
@@ -56,14 +48,56 @@ ROOM_EVENT_TYPES: Mapping[str, str] = {
 }
 """Event types `StreamStore.room_event` builds, with their payload keys."""
 
+_ROOM_PROPERTIES = {
+    "description": "description",
+    "crossPod": "crossPod",
+    "public": "public",
+    "copyProtected": "copyProtected",
+    "readOnly": "readOnly",
+    "discoverable": "discoverable",
+    "membersCanInvite": "membersCanInvite",
+    "viewHistory": "canViewHistory",
+}
+"""V3RoomAttributes key → V4RoomProperties key, for the room events."""
+
 _AFFECTED_USER_EVENTS = frozenset(
     {"USERJOINEDROOM", "USERLEFTROOM", "ROOMMEMBERPROMOTEDTOOWNER", "ROOMMEMBERDEMOTEDFROMOWNER"}
 )
 
 
+def new_id(size: int = 18) -> str:
+    """A fresh id in Symphony's style: URL-safe base64, no padding."""
+    return secrets.token_urlsafe(size)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@frozen
+class StoredAttachment:
+    """A file attached to a message, kept whole so members can download it."""
+
+    attachment_id: str
+    name: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+    def v4_json(self) -> dict[str, Any]:
+        """V4AttachmentInfo."""
+        return {
+            "id": self.attachment_id,
+            "name": self.name,
+            "size": len(self.content),
+            "images": [],
+        }
+
+
 @frozen
 class SentMessage:
-    """A message as the pod stored it. `data` is the EntityJSON string, None when empty."""
+    """A message as the pod stored it. `data` is the EntityJSON string, None when empty.
+    An update is a message of its own: `replacing` is the id of the version it replaces,
+    `initial_message_id`/`initial_timestamp` those of the first version."""
 
     message_id: str
     stream_id: str
@@ -73,129 +107,33 @@ class SentMessage:
     presentation_ml: str
     text: str
     timestamp: int  # epoch milliseconds
+    attachments: tuple[StoredAttachment, ...] = ()
+    replacing: str | None = None
+    initial_message_id: str | None = None
+    initial_timestamp: int | None = None
 
 
 @define
 class StreamRecord:
-    """A room, IM or multi-party IM; `members` are usernames in joining order."""
+    """A room, IM or multi-party IM; `members` are usernames in joining order.
+
+    `attributes` are a room's V3RoomAttributes besides its name (description, keywords,
+    flags), as the API gave them; `joined` the epoch ms each member joined at."""
 
     stream_id: str
     stream_type: str  # IM | MIM | ROOM
     room_name: str | None
     members: list[str]
     owners: set[str] = field(factory=set)
+    creator: str | None = None
+    created_at: int = field(factory=now_ms)
+    active: bool = True
+    attributes: dict[str, Any] = field(factory=dict)
+    joined: dict[str, int] = field(factory=dict)
 
-
-def _new_id(size: int = 18) -> str:
-    return secrets.token_urlsafe(size)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def parse_multipart(content_type: str | None, body: bytes) -> dict[str, str]:
-    """The text fields of a multipart/form-data body by name; file parts are ignored.
-
-    Raises AgentApiError 400 when the body is not multipart/form-data.
-    """
-    if not content_type or not content_type.lower().startswith("multipart/form-data"):
-        raise AgentApiError(400, "message create expects a multipart/form-data body")
-    raw = b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
-    if not message.is_multipart():
-        raise AgentApiError(400, "malformed multipart/form-data body (no boundary?)")
-    fields: dict[str, str] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str) or part.get_filename() is not None:
-            continue
-        payload = part.get_payload(decode=True)
-        if isinstance(payload, bytes):
-            fields[name] = payload.decode(part.get_content_charset() or "utf-8", "replace")
-    return fields
-
-
-def to_presentation_ml(
-    message_ml: str, directory: UserDirectory, data: str | None = None
-) -> tuple[str, str | None, str]:
-    """Validate MessageML and convert it: returns (PresentationML, EntityJSON or None, text).
-
-    `<mention uid="…"/>` and `<mention email="…"/>` become entity spans with
-    `com.symphony.user.mention` entities merged into `data` (the sender's EntityJSON).
-    Raises AgentApiError 400 for anything a pod would refuse.
-    """
-    if _DECLARATION.search(message_ml):
-        raise AgentApiError(400, "MessageML must not contain DOCTYPE or ENTITY declarations")
-    try:
-        root = ET.fromstring(message_ml)  # noqa: S314 - declarations refused above
-    except ET.ParseError as exc:
-        raise AgentApiError(400, f"MessageML is not well-formed XML: {exc}") from None
-    if root.tag != "messageML":
-        raise AgentApiError(400, f"MessageML must be rooted in <messageML>, not <{root.tag}>")
-    if not (root.text or "").strip() and len(root) == 0:
-        raise AgentApiError(400, "the message is empty")
-    entities = _parse_entity_json(data)
-    div = ET.Element("div", {"data-format": "PresentationML", "data-version": "2.0"})
-    div.text = root.text
-    for child in root:
-        div.append(_convert(child, entities, directory))
-    presentation = ET.tostring(div, encoding="unicode")
-    text = _plain_text(div)
-    return presentation, json.dumps(entities) if entities else None, text
-
-
-def _plain_text(node: ET.Element) -> str:
-    parts = [node.text or ""]
-    for child in node:
-        parts.append("\n" if child.tag == "br" else _plain_text(child))
-        parts.append(child.tail or "")
-    return "".join(parts)
-
-
-def _parse_entity_json(data: str | None) -> dict[str, Any]:
-    if data is None or not data.strip():
-        return {}
-    try:
-        entities = json.loads(data)
-    except ValueError:
-        raise AgentApiError(400, "data is not valid JSON (EntityJSON expected)") from None
-    if not isinstance(entities, dict):
-        raise AgentApiError(400, "data must be a JSON object (EntityJSON)")
-    return entities
-
-
-def _convert(node: ET.Element, entities: dict[str, Any], directory: UserDirectory) -> ET.Element:
-    if node.tag != "mention":
-        copy = ET.Element(node.tag, dict(node.attrib))
-        copy.text, copy.tail = node.text, node.tail
-        for child in node:
-            copy.append(_convert(child, entities, directory))
-        return copy
-    user = _mentioned_user(node, directory)
-    key = next(str(n) for n in range(len(entities) + 1) if str(n) not in entities)
-    entities[key] = {
-        "type": MENTION_TYPE,
-        "version": "1.0",
-        "id": [{"type": "com.symphony.user.userId", "value": user.user_id}],
-    }
-    span = ET.Element("span", {"class": "entity", "data-entity-id": key})
-    span.text = f"@{user.display_name}"
-    span.tail = node.tail
-    return span
-
-
-def _mentioned_user(node: ET.Element, directory: UserDirectory) -> UserRecord:
-    uid, mail = node.get("uid"), node.get("email")
-    if uid is not None:
-        try:
-            return directory.by_id(int(uid))
-        except (ValueError, KeyError):
-            raise AgentApiError(400, f"<mention uid={uid!r}> names no user of this pod") from None
-    for user in directory:
-        if mail is not None and user.email == mail:
-            return user
-    raise AgentApiError(400, "<mention> needs the uid or email of a user of this pod")
+    def __attrs_post_init__(self) -> None:
+        for member in self.members:
+            self.joined.setdefault(member, self.created_at)
 
 
 class StreamStore:
@@ -206,6 +144,9 @@ class StreamStore:
         self.feeds = feeds
         self._streams: dict[str, StreamRecord] = {}
         self._messages: list[SentMessage] = []
+        self._by_id: dict[str, SentMessage] = {}
+        self.replaced_by: dict[str, str] = {}  # message id → the id of its next version
+        self.suppressed: dict[str, int] = {}  # message id → when it was suppressed (ms)
 
     # -- streams --------------------------------------------------------------------------
 
@@ -217,7 +158,8 @@ class StreamStore:
             raise ValueError("a room needs at least one member or an owner")
         for username in everyone:
             self.directory.get(username)  # KeyError naming an unknown user
-        record = StreamRecord(_new_id(24), "ROOM", name, everyone, {owner or everyone[0]})
+        creator = owner or everyone[0]
+        record = StreamRecord(new_id(24), "ROOM", name, everyone, {creator}, creator)
         self._streams[record.stream_id] = record
         return record.stream_id
 
@@ -233,9 +175,18 @@ class StreamStore:
             if record.stream_type != "ROOM" and set(record.members) == set(members):
                 return record.stream_id
         stream_type = "IM" if len(members) == 2 else "MIM"
-        record = StreamRecord(_new_id(24), stream_type, None, members)
+        record = StreamRecord(new_id(24), stream_type, None, members, creator=members[0])
         self._streams[record.stream_id] = record
         return record.stream_id
+
+    def add_stream(self, record: StreamRecord) -> StreamRecord:
+        """Keep a stream built elsewhere (a room created through the API)."""
+        self._streams[record.stream_id] = record
+        return record
+
+    def streams(self) -> list[StreamRecord]:
+        """Every stream, oldest first."""
+        return list(self._streams.values())
 
     def stream(self, stream_id: str) -> StreamRecord:
         """The stream `stream_id`; KeyError naming it if unknown."""
@@ -269,12 +220,16 @@ class StreamStore:
         message_ml: str | None = None,
         data: str | None = None,
         mentions: Sequence[str] = (),
+        attachments: Sequence[tuple[str, bytes, str]] = (),
+        replacing: SentMessage | None = None,
     ) -> SentMessage:
         """Post a message as `as_user` and publish MESSAGESENT to every member's feeds.
 
         Give either plain `text` (escaped; `mentions` are usernames rendered before it) or
-        `message_ml`. Raises AgentApiError 400 (bad MessageML or data, unknown stream) or
-        403 (`as_user` is not a member), KeyError for an unknown mentioned username.
+        `message_ml`; `attachments` are (file name, content, content type). With
+        `replacing`, the message is the new version of that one (an update). Raises
+        AgentApiError 400 (bad MessageML or data, unknown stream) or 403 (`as_user` is not
+        a member), KeyError for an unknown mentioned username.
         """
         if (text is None) == (message_ml is None):
             raise ValueError("give exactly one of text or message_ml")
@@ -286,19 +241,32 @@ class StreamStore:
         if as_user not in record.members:
             raise AgentApiError(403, f"{as_user} is not a member of stream {stream_id}")
         presentation, entity_json, plain = to_presentation_ml(message_ml, self.directory, data)
+        first = replacing
+        if replacing is not None:
+            first = self._by_id.get(replacing.initial_message_id or "", replacing)
         sent = SentMessage(
-            message_id=_new_id(),
+            message_id=new_id(),
             stream_id=stream_id,
             sender=as_user,
             message_ml=message_ml,
             data=entity_json,
             presentation_ml=presentation,
             text=plain,
-            timestamp=_now_ms(),
+            timestamp=now_ms(),
+            attachments=tuple(
+                StoredAttachment(new_id(), name, kind, content)
+                for name, content, kind in attachments
+            ),
+            replacing=None if replacing is None else replacing.message_id,
+            initial_message_id=None if first is None else first.message_id,
+            initial_timestamp=None if first is None else first.timestamp,
         )
+        if replacing is not None:
+            self.replaced_by[replacing.message_id] = sent.message_id
         self._messages.append(sent)
+        self._by_id[sent.message_id] = sent
         event = {
-            "id": _new_id(),
+            "id": new_id(),
             "messageId": sent.message_id,
             "timestamp": sent.timestamp,
             "type": "MESSAGESENT",
@@ -316,22 +284,37 @@ class StreamStore:
 
     def v4_message(self, sent: SentMessage) -> dict[str, Any]:
         """The message as V4Message JSON (the message-create response and event payload)."""
-        return {
+        message = {
             "messageId": sent.message_id,
             "timestamp": sent.timestamp,
             "message": sent.presentation_ml,
             "data": sent.data if sent.data is not None else "{}",
-            "attachments": [],
+            "attachments": [attachment.v4_json() for attachment in sent.attachments],
             "user": to_v4_user(self.directory.get(sent.sender)),
             "stream": self.v4_stream(self.stream(sent.stream_id)),
             "externalRecipients": False,
             "userAgent": "symbot-emulator",
             "originalFormat": "com.symphony.messageml.v2",
         }
+        optional = {
+            "replacing": sent.replacing,
+            "replacedBy": self.replaced_by.get(sent.message_id),
+            "initialMessageId": sent.initial_message_id,
+            "initialTimestamp": sent.initial_timestamp,
+        }
+        message.update({key: value for key, value in optional.items() if value is not None})
+        return message
 
     def sent_messages(self) -> list[SentMessage]:
-        """Every message sent so far, oldest first."""
+        """Every message sent so far, oldest first (updates are messages of their own)."""
         return list(self._messages)
+
+    def message(self, message_id: str) -> SentMessage:
+        """The message `message_id` (suppressed ones included); KeyError if unknown."""
+        try:
+            return self._by_id[message_id]
+        except KeyError:
+            raise KeyError(f"no message {message_id!r} in the emulator") from None
 
     # -- other events ---------------------------------------------------------------------
 
@@ -359,17 +342,14 @@ class StreamStore:
             payload["affectedUser"] = to_v4_user(self.directory.get(affected_user))
         if event_type in ("ROOMCREATED", "ROOMUPDATED"):
             key = "roomProperties" if event_type == "ROOMCREATED" else "newRoomProperties"
-            payload[key] = {
-                "name": record.room_name,
-                "creatorUser": to_v4_user(self.directory.get(initiator)),
-            }
+            payload[key] = self._room_properties(record, initiator)
         if event_type == "INSTANTMESSAGECREATED":
             payload["stream"]["members"] = [
                 to_v4_user(self.directory.get(member)) for member in record.members
             ]
         event = {
-            "id": _new_id(),
-            "timestamp": _now_ms(),
+            "id": new_id(),
+            "timestamp": now_ms(),
             "type": event_type,
             "initiator": {"user": to_v4_user(self.directory.get(initiator))},
             "payload": {payload_key: payload},
@@ -381,10 +361,26 @@ class StreamStore:
         self.feeds.publish(recipients, event)
         return event
 
+    def _room_properties(self, record: StreamRecord, initiator: str) -> dict[str, Any]:
+        """V4RoomProperties of a room, from its V3RoomAttributes."""
+        attributes = record.attributes
+        properties: dict[str, Any] = {
+            "name": record.room_name,
+            "creatorUser": to_v4_user(self.directory.get(record.creator or initiator)),
+            "createdDate": record.created_at,
+            "external": False,
+            "keywords": list(attributes.get("keywords", [])),
+        }
+        for v3, v4 in _ROOM_PROPERTIES.items():
+            if v3 in attributes:
+                properties[v4] = attributes[v3]
+        return properties
+
     @staticmethod
     def _apply_membership(record: StreamRecord, event_type: str, username: str) -> None:
         if event_type == "USERJOINEDROOM" and username not in record.members:
             record.members.append(username)
+            record.joined[username] = now_ms()
         elif event_type == "USERLEFTROOM" and username in record.members:
             record.members.remove(username)
             record.owners.discard(username)

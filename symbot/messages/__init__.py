@@ -5,11 +5,24 @@
 - MessageML that user text can never break: a plain `str` is always escaped text, and the
   builders (`bold`, `mention`, ...) escape every plain part; `markup()` marks the author's
   own markup.
+- Symphony Elements forms (`form`, `text_field`, `text_area`, `dropdown`, `checkbox`,
+  `radio`, `button`, `reset_button`), escaped like every other builder.
 - `presentation_to_text()`: what a human reads, from the PresentationML Symphony delivers.
 
 Pure: no network. May import: `symbot.errors`.
 """
 
+from symbot.messages._elements import (
+    BUTTON_STYLES,
+    button,
+    checkbox,
+    dropdown,
+    form,
+    radio,
+    reset_button,
+    text_area,
+    text_field,
+)
 from symbot.messages._entities import (
     MENTION_ENTITY_TYPE,
     mention_texts,
@@ -30,7 +43,7 @@ from symbot.messages._messageml import (
     pre,
     to_message_ml,
 )
-from symbot.messages._model import Message, Replier, Stream, User
+from symbot.messages._model import Attachment, Message, Replier, Stream, Thumbnail, User
 from symbot.messages._parse import parse_message
 from symbot.messages._presentation import (
     may_show_slash_word,
@@ -39,16 +52,23 @@ from symbot.messages._presentation import (
 )
 
 __all__ = [
+    "BUTTON_STYLES",
     "MENTION_ENTITY_TYPE",
+    "Attachment",
     "Message",
     "MessageML",
     "Replier",
     "Stream",
+    "Thumbnail",
     "User",
     "bold",
+    "button",
+    "checkbox",
     "code",
     "document",
+    "dropdown",
     "escape",
+    "form",
     "italic",
     "link",
     "markup",
@@ -61,6 +81,10 @@ __all__ = [
     "plain",
     "pre",
     "presentation_to_text",
+    "radio",
     "render_presentation",
+    "reset_button",
+    "text_area",
+    "text_field",
     "to_message_ml",
 ]

@@ -17,7 +17,7 @@ from symbot.messages._entities import mention_texts, mentions_from_data, parse_e
 from symbot.messages._messageml import to_message_ml
 from symbot.messages._presentation import may_show_slash_word, render_presentation
 
-__all__ = ["Message", "Replier", "Stream", "User"]
+__all__ = ["Attachment", "Message", "Replier", "Stream", "Thumbnail", "User"]
 
 Replier = Callable[[str, str, "Mapping[str, Any] | None"], Awaitable["Message | None"]]
 """`await replier(stream_id, message_ml, data)` sends MessageML into a stream (bound by the
@@ -51,6 +51,27 @@ class Stream:
         return self.stream_type in ("ROOM", "MIM")
 
 
+@frozen
+class Thumbnail:
+    """A preview image of an attachment (V4ThumbnailInfo); `dimension` is its pixel size."""
+
+    thumbnail_id: str
+    dimension: str | None = None
+
+
+@frozen
+class Attachment:
+    """A file attached to a message (V4AttachmentInfo): its id, file name and size in bytes.
+
+    The content is not part of the message: download it with
+    `symbot.services.Messages.download(message, attachment)` (`bot.messages` in a bot)."""
+
+    attachment_id: str
+    name: str
+    size: int
+    thumbnails: tuple[Thumbnail, ...] = ()
+
+
 _keep = object.__setattr__  # fills a lazily worked-out field of a frozen Message
 
 
@@ -69,6 +90,7 @@ class Message:
     sender: User
     timestamp: int
     presentation_ml: str
+    attachments: tuple[Attachment, ...] = ()
     # What was given, else None until first read, then what it works out to (kept: a cache).
     _data: Mapping[str, Any] | str | bytes | None = field(default=None, alias="data")
     _text: str | None = field(default=None, alias="text")
@@ -128,7 +150,14 @@ class Message:
         return texts
 
     def _compared(self) -> tuple[Any, ...]:
-        return (self.message_id, self.stream, self.sender, self.timestamp, self.presentation_ml)
+        return (
+            self.message_id,
+            self.stream,
+            self.sender,
+            self.timestamp,
+            self.presentation_ml,
+            self.attachments,
+        )
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
@@ -152,7 +181,8 @@ class Message:
         return (
             f"Message(message_id={self.message_id!r}, stream={self.stream!r}, "
             f"sender={self.sender!r}, timestamp={self.timestamp!r}, text={self.text!r}, "
-            f"mentions={self.mentions!r})"
+            f"mentions={self.mentions!r}"
+            + (f", attachments={self.attachments!r})" if self.attachments else ")")
         )
 
     @property

@@ -19,17 +19,18 @@ from symbot._fields import (
     describe,
     opt_int,
     opt_object,
+    opt_objects,
     opt_str,
     req_object,
     req_str,
-    wrong_type,
 )
-from symbot.messages._model import Message, Replier, Stream, User
+from symbot.messages._model import Attachment, Message, Replier, Stream, Thumbnail, User
 
 __all__ = [
     "assemble",
     "opt_stream",
     "parse_message",
+    "read_attachments",
     "read_user",
     "read_users",
     "req_stream",
@@ -62,18 +63,7 @@ def req_user(parent: Mapping[str, Any], key: str, where: str) -> User:
 
 
 def read_users(parent: Mapping[str, Any], key: str, where: str) -> tuple[User, ...]:
-    value = parent.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise wrong_type(f"{where}.{key}", "an array", value)
-    users = []
-    for index, item in enumerate(value):
-        path = f"{where}.{key}[{index}]"
-        if not isinstance(item, Mapping):
-            raise wrong_type(path, "an object", item)
-        users.append(read_user(item, path))
-    return tuple(users)
+    return tuple(read_user(item, path) for item, path in opt_objects(parent, key, where))
 
 
 def read_stream(raw: Mapping[str, Any], where: str) -> Stream:
@@ -94,6 +84,26 @@ def opt_stream(parent: Mapping[str, Any], where: str) -> Stream | None:
     return None if raw is None else read_stream(raw, f"{where}.stream")
 
 
+def read_attachments(raw: Mapping[str, Any], where: str) -> tuple[Attachment, ...]:
+    """A V4Message's `attachments` (V4AttachmentInfo: id, name, size, images)."""
+    attachments = []
+    for item, path in opt_objects(raw, "attachments", where):
+        size = opt_int(item, "size", path)
+        thumbnails = tuple(
+            Thumbnail(req_str(image, "id", image_path), opt_str(image, "dimension", image_path))
+            for image, image_path in opt_objects(item, "images", path)
+        )
+        attachments.append(
+            Attachment(
+                req_str(item, "id", path),
+                opt_str(item, "name", path) or "",
+                0 if size is None else size,
+                thumbnails,
+            )
+        )
+    return tuple(attachments)
+
+
 def read_message(raw: Mapping[str, Any], where: str, default_timestamp: int) -> Message:
     """The text, mentions and EntityJSON are left to `Message` to work out when read."""
     presentation_ml = opt_str(raw, "message", where) or ""
@@ -104,6 +114,7 @@ def read_message(raw: Mapping[str, Any], where: str, default_timestamp: int) -> 
         sender=req_user(raw, "user", where),
         timestamp=default_timestamp if timestamp is None else timestamp,
         presentation_ml=presentation_ml,
+        attachments=read_attachments(raw, where),
         data=raw.get("data"),
     )
 
@@ -199,9 +210,10 @@ def usual_message(
     replier: Replier | None,
     known: tuple[object, User] | None = None,
 ) -> Message | None:
-    """A V4Message whose fields all have their exact JSON types and whose stream lists no
-    members, else None. `known` is a V4User already read and the `User` it gave (the
-    event's initiator, usually the sender too): equal JSON, same user, no second reading."""
+    """A V4Message whose fields all have their exact JSON types, whose stream lists no
+    members and which has no attachments, else None. `known` is a V4User already read and
+    the `User` it gave (the event's initiator, usually the sender too): equal JSON, same
+    user, no second reading."""
     stream, message_id = raw.get("stream"), raw.get("messageId")
     presentation_ml, timestamp = raw.get("message"), raw.get("timestamp")
     if (
@@ -211,6 +223,7 @@ def usual_message(
         or not message_id
         or type(presentation_ml) not in _OPTIONAL_STR
         or type(timestamp) not in _OPTIONAL_INT
+        or raw.get("attachments")
     ):
         return None
     stream_id, stream_type = stream.get("streamId"), stream.get("streamType")
@@ -237,6 +250,7 @@ def usual_message(
             "sender": sender,
             "timestamp": default_timestamp if timestamp is None else timestamp,
             "presentation_ml": presentation_ml or "",
+            "attachments": (),
             "_data": raw.get("data"),
             "_text": None,
             "_mentions": None,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -11,6 +13,7 @@ from symbot.auth import KeyPair
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig, RetryPolicy
 from symbot.emulator import Emulator
+from symbot.errors import ConfigError
 from symbot.transport import Transport
 
 BOT = "bot"
@@ -54,3 +57,18 @@ def served_transport(emu: Emulator, *, retry: RetryPolicy | None = None) -> Tran
     """A `Transport` to the served `emu` over HTTPS, trusting its CA."""
     config = BotConfig(pod_url=emu.https_url, ca_bundle=emu.ca_bundle, retry=retry or RetryPolicy())
     return Transport(config)
+
+
+def load_config(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> BotConfig:
+    """`text` as `tmp_path/symbot.toml`, loaded with `env` as the whole environment."""
+    path = tmp_path / "symbot.toml"
+    path.write_text(text)
+    return BotConfig.from_file(path, env=env or {})
+
+
+def config_error(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> ConfigError:
+    """The ConfigError that loading `text` raises; it must say the fix."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path, text, env)
+    assert "Fix:" in str(caught.value)
+    return caught.value

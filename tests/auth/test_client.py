@@ -34,7 +34,7 @@ async def test_every_request_carries_its_own_trace_id(
 
 async def test_roles_get_their_urls_and_timeouts(emu: Emulator, make_client: MakeClient) -> None:
     async with make_client(
-        agent_url="http://agent.invalid:8443/",
+        agent_url="https://agent.invalid:8443/",
         timeouts=Timeouts(agent=50.0, pod=20.0, connect=3.0),
     ) as client:
         response = await client.request("agent", "GET", FEEDS)

@@ -10,18 +10,7 @@ from symbot.auth import CertificateAuth, RsaJwtAuth
 from symbot.config import CONFIG_KEYS, BotConfig, DatafeedConfig, RetryPolicy
 from symbot.errors import ConfigError
 
-
-def _load(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> BotConfig:
-    path = tmp_path / "symbot.toml"
-    path.write_text(text)
-    return BotConfig.from_file(path, env=env or {})
-
-
-def _error(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> ConfigError:
-    with pytest.raises(ConfigError) as caught:
-        _load(tmp_path, text, env)
-    return caught.value
-
+from .support import config_error, load_config
 
 RSA = """
 pod_url = "https://acme.symphony.com/"
@@ -33,7 +22,7 @@ POD = 'pod_url = "https://a.b"\n'
 
 
 def test_a_minimal_rsa_file_defaults_every_role_to_the_pod(tmp_path: Path) -> None:
-    config = _load(tmp_path, RSA)
+    config = load_config(tmp_path, RSA)
     assert config.pod_url == "https://acme.symphony.com"
     assert config.agent_url == config.key_manager_url == config.session_auth_url == config.pod_url
     assert isinstance(config.auth, RsaJwtAuth)
@@ -44,7 +33,7 @@ def test_a_minimal_rsa_file_defaults_every_role_to_the_pod(tmp_path: Path) -> No
 
 
 def test_every_section_is_read(tmp_path: Path) -> None:
-    config = _load(
+    config = load_config(
         tmp_path,
         RSA
         + """
@@ -81,7 +70,7 @@ def test_environment_variables_override_the_file(tmp_path: Path) -> None:
         "SYMBOT_RETRY_MAX_ATTEMPTS": "7",
         "UNRELATED": "x",
     }
-    config = _load(tmp_path, RSA, env)
+    config = load_config(tmp_path, RSA, env)
     assert config.pod_url == "https://other.symphony.com"
     assert config.agent_url == "https://agent.acme:8443"
     assert config.key_manager_url == "https://other.symphony.com"
@@ -105,7 +94,7 @@ def test_the_environment_alone_is_a_configuration(tmp_path: Path) -> None:
 
 
 def test_certificate_auth_from_a_file(tmp_path: Path) -> None:
-    config = _load(
+    config = load_config(
         tmp_path,
         """
 pod_url = "https://acme.symphony.com"
@@ -114,24 +103,26 @@ session_auth_url = "https://acme-api.symphony.com:8444"
 p12 = "bot.p12"
 password_env = "BOT_P12_PASSWORD"
 """,
+        {"BOT_P12_PASSWORD": "from the environment"},
     )
     assert isinstance(config.auth, CertificateAuth)
     assert config.auth.certificate == tmp_path / "bot.p12"
+    assert config.auth.password == "from the environment"
     assert config.session_auth_url == "https://acme-api.symphony.com:8444"
 
 
 def test_an_unknown_key_suggests_the_closest_one(tmp_path: Path) -> None:
-    error = _error(tmp_path, RSA.replace("private_key", "privat_key"))
+    error = config_error(tmp_path, RSA.replace("private_key", "privat_key"))
     assert error.field == "auth.privat_key"
     assert "auth.private_key" in str(error)
-    error = _error(tmp_path, 'pod_ulr = "https://x"\n')
+    error = config_error(tmp_path, 'pod_ulr = "https://x"\n')
     assert "did you mean 'pod_url'" in str(error)
 
 
 def test_an_unknown_environment_variable_is_reported_not_fatal(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _load(tmp_path, RSA, {"SYMBOT_DATAFEED_TAGG": "x"})
+    load_config(tmp_path, RSA, {"SYMBOT_DATAFEED_TAGG": "x"})
     assert "SYMBOT_DATAFEED_TAG" in caplog.text
 
 
@@ -158,18 +149,18 @@ def test_validation_errors_name_the_field_and_the_fix(
 ) -> None:
     if "ca_bundle" in text:  # top-level keys must come before [auth]
         text = 'ca_bundle = "missing.pem"\n' + RSA
-    error = _error(tmp_path, text, env)
+    error = config_error(tmp_path, text, env)
     assert error.field == field
     assert words in str(error)
     assert "Fix:" in str(error)
 
 
 def test_the_visibility_timeout_comes_from_the_file_or_the_environment(tmp_path: Path) -> None:
-    assert _load(tmp_path, RSA).datafeed.visibility_timeout == 30.0
+    assert load_config(tmp_path, RSA).datafeed.visibility_timeout == 30.0
     in_file = RSA + "[datafeed]\nvisibility_timeout = 12.5\n"
-    assert _load(tmp_path, in_file).datafeed.visibility_timeout == 12.5
+    assert load_config(tmp_path, in_file).datafeed.visibility_timeout == 12.5
     env = {"SYMBOT_DATAFEED_VISIBILITY_TIMEOUT": "7"}
-    assert _load(tmp_path, in_file, env).datafeed.visibility_timeout == 7.0
+    assert load_config(tmp_path, in_file, env).datafeed.visibility_timeout == 7.0
 
 
 @pytest.mark.parametrize(
@@ -190,7 +181,7 @@ def test_a_visibility_timeout_that_is_not_a_positive_number_is_refused(
 ) -> None:
     text = RSA if file_value is None else f"{RSA}[datafeed]\nvisibility_timeout = {file_value}\n"
     env = {} if env_value is None else {"SYMBOT_DATAFEED_VISIBILITY_TIMEOUT": env_value}
-    error = _error(tmp_path, text, env)
+    error = config_error(tmp_path, text, env)
     assert error.field == "datafeed.visibility_timeout"
     assert words in str(error)
     assert "Fix:" in str(error)
@@ -202,7 +193,7 @@ def test_a_visibility_timeout_given_in_python_is_checked_too() -> None:
 
 
 def test_a_broken_file_is_a_config_error(tmp_path: Path) -> None:
-    assert "not valid TOML" in str(_error(tmp_path, "pod_url = \n"))
+    assert "not valid TOML" in str(config_error(tmp_path, "pod_url = \n"))
     with pytest.raises(ConfigError, match="not found"):
         BotConfig.from_file(tmp_path / "absent.toml", env={})
 
@@ -217,7 +208,7 @@ def test_every_key_is_documented_with_its_environment_variable() -> None:
 
 
 def test_secrets_stay_out_of_the_config_repr(tmp_path: Path) -> None:
-    config = _load(tmp_path, RSA + 'passphrase = "hunter2"\n')
+    config = load_config(tmp_path, RSA + 'passphrase = "hunter2"\n')
     pem = "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n"
     inline = BotConfig(
         pod_url="https://a.b", auth=RsaJwtAuth(username="bot", private_key=pem, passphrase="pw1")

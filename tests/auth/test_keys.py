@@ -3,6 +3,7 @@ KeyLoadError naming the file and the fix, and never showing key material."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,7 +11,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from symbot.auth import KeyPair, load_client_identity, load_private_key
+from symbot.auth import (
+    CertificateAuth,
+    KeyPair,
+    RsaJwtAuth,
+    key_file_warnings,
+    load_client_identity,
+    load_private_key,
+)
 from symbot.emulator import Emulator
 from symbot.errors import KeyLoadError
 
@@ -149,3 +157,59 @@ def test_client_identity_errors_name_the_file(tmp_path: Path, emu: Emulator) -> 
     key = _write(tmp_path, "other.key", other.key_pem)
     with pytest.raises(KeyLoadError, match="does not belong"):
         load_client_identity(cert, key)
+
+
+# -- key files readable by others ------------------------------------------------------------
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_a_key_file_others_may_read_gets_one_warning_naming_chmod_600(
+    tmp_path: Path, bot_keys: KeyPair, caplog: pytest.LogCaptureFixture, mode: int
+) -> None:
+    path = _write(tmp_path, "bot key.pem", bot_keys.private_key_pem)
+    path.chmod(mode)
+    with caplog.at_level(logging.WARNING, logger="symbot.auth"):
+        assert load_private_key(path).key_size == 2048  # used all the same
+    [warning] = _warnings(caplog)
+    assert f"chmod 600 '{path}'" in warning
+    assert f"mode {mode:03o}" in warning
+    assert key_file_warnings(RsaJwtAuth(username="bot", private_key=path)) == [warning]
+
+
+def test_a_key_file_only_its_owner_may_read_gets_no_warning(
+    tmp_path: Path, bot_keys: KeyPair, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _write(tmp_path, "bot.pem", bot_keys.private_key_pem)
+    path.chmod(0o600)
+    with caplog.at_level(logging.WARNING, logger="symbot.auth"):
+        load_private_key(path)
+        load_private_key(bot_keys.private_key_pem)  # PEM text has no file mode
+    assert _warnings(caplog) == []
+    assert key_file_warnings(RsaJwtAuth(username="bot", private_key=path)) == []
+
+
+def test_a_certificate_key_file_others_may_read_gets_the_warning(
+    tmp_path: Path, emu: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    issued = emu.issue_certificate("bot")
+    cert, key = issued.write_pem(tmp_path)
+    key.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="symbot.auth"):
+        load_client_identity(cert, key)
+    [warning] = _warnings(caplog)
+    assert f"chmod 600 {key}" in warning
+    combined = _write(tmp_path, "both.pem", issued.cert_pem + issued.key_pem)
+    combined.chmod(0o644)
+    assert "chmod 600" in key_file_warnings(CertificateAuth(certificate=combined))[0]
+
+
+def test_a_key_source_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+    assert "not a regular file" in str(_error(fifo))  # and opening it did not hang
+    big = _write(tmp_path, "big.pem", b"-----BEGIN PRIVATE KEY-----\n" + b"A" * 2**20)
+    assert "larger than" in str(_error(big))

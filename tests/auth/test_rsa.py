@@ -202,8 +202,8 @@ async def test_an_encrypted_key_file_with_a_passphrase_from_the_environment(
     async with make_client(auth=auth) as client:
         await client.session.tokens()
     monkeypatch.delenv("BOT_KEY_PASSPHRASE")
-    with pytest.raises(ConfigError, match="BOT_KEY_PASSPHRASE is not set"):
-        make_client(auth=auth)
+    with pytest.raises(ConfigError, match="BOT_KEY_PASSPHRASE is not set"):  # at load, not later
+        RsaJwtAuth(username=BOT, private_key=path, passphrase_env="BOT_KEY_PASSPHRASE")
 
 
 async def test_a_provider_works_without_a_symphony_client(emu: Emulator, bot_keys: KeyPair) -> None:

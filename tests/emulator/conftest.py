@@ -17,7 +17,7 @@ import pytest
 from symbot.emulator import Emulator
 from symbot.emulator._keys import generate_rsa_key_pair
 
-from .support import ALICE, BOT, KM_LOGIN, POD_LOGIN, KeyPairs, RsaLogin, SignJwt
+from .support import ALICE, BOT, KM_LOGIN, POD_LOGIN, KeyPairs, Pod, RsaLogin, SignJwt
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +83,13 @@ def rsa_login(sign_jwt: SignJwt) -> RsaLogin:
         return headers
 
     return login
+
+
+@pytest.fixture
+async def pod(emu: Emulator, http: httpx.AsyncClient, keys: KeyPairs, rsa_login: RsaLogin) -> Pod:
+    """`emu` with bot and alice logged in over `http` (their headers in `pod.headers`), bob
+    and carol added, and a datafeed each for bot, alice and bob."""
+    pod = Pod(emu, http, keys)
+    pod.headers[BOT] = await rsa_login(http, BOT, keys[0].private_key_pem)
+    pod.headers[ALICE] = await rsa_login(http, ALICE, keys[1].private_key_pem)
+    return pod
