@@ -13,7 +13,7 @@ May import: `symbot.config`, `symbot.errors`.
 """
 
 from symbot.transport._clients import TRACE_HEADER, Transport, new_trace_id
-from symbot.transport._guard import ACCEPT_ENCODING, ERROR_BODY_BYTES, AnswerGuard
+from symbot.transport._guard import ACCEPT_ENCODING, ANSWER_LIMIT, ERROR_BODY_BYTES, AnswerGuard
 from symbot.transport._json import (
     MAX_ANSWER_DEPTH,
     ErrorBody,
@@ -45,6 +45,7 @@ from symbot.transport._tls import (
 
 __all__ = [
     "ACCEPT_ENCODING",
+    "ANSWER_LIMIT",
     "ERROR_BODY_BYTES",
     "MAX_ANSWER_DEPTH",
     "TRACE_HEADER",

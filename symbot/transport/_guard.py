@@ -5,7 +5,9 @@ transport (the network, or the emulator's in-process one), so no answer can be r
 before it is measured: not a login answer, not a datafeed batch, not an error page, not one a
 user's own `client.request(...)` gets.
 
-- A successful (2xx) answer may carry at most `max_bytes` once decompressed. One that says it
+- A successful (2xx) answer may carry at most `max_bytes` once decompressed, or what the
+  request's `ANSWER_LIMIT` extension says (a call that expects more, such as an attachment
+  download: `client.build_request(..., extensions={ANSWER_LIMIT: n})`). One that says it
   is larger (`Content-Length`) is refused before a byte is read; one that grows past the limit
   is refused as the byte that passes it arrives, and the rest is never read (the connection
   is closed). Either way the error is a `MalformedAnswerError` ("too large"), which
@@ -30,9 +32,11 @@ import httpx
 
 from symbot.errors import MalformedAnswerError
 
-__all__ = ["ACCEPT_ENCODING", "ERROR_BODY_BYTES", "AnswerGuard"]
+__all__ = ["ACCEPT_ENCODING", "ANSWER_LIMIT", "ERROR_BODY_BYTES", "AnswerGuard"]
 
 ACCEPT_ENCODING = "gzip, deflate"
+ANSWER_LIMIT = "symbot.max_answer_bytes"
+"""The request extension that sets one call's own limit, in bytes."""
 ERROR_BODY_BYTES = 64 * 1024
 
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
@@ -55,7 +59,10 @@ class AnswerGuard(httpx.AsyncBaseTransport):
             for name, value in response.headers.raw
             if name.lower() not in _DROPPED_HEADERS
         ]
-        stream = _GuardedStream(request, response, encoding, self.max_bytes)
+        own = request.extensions.get(ANSWER_LIMIT)
+        limit = own if type(own) is int and own > 0 else self.max_bytes
+        named = "limits.max_answer_bytes" if limit == self.max_bytes else "the limit of this call"
+        stream = _GuardedStream(request, response, encoding, limit, named)
         return httpx.Response(
             response.status_code, headers=headers, stream=stream, extensions=response.extensions
         )
@@ -68,8 +75,14 @@ class _GuardedStream(httpx.AsyncByteStream):
     """The decoded body of `response`, bounded; see the module docstring."""
 
     def __init__(
-        self, request: httpx.Request, response: httpx.Response, encoding: str, max_bytes: int
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        encoding: str,
+        max_bytes: int,
+        named: str,
     ) -> None:
+        self._named = named
         self._request = request
         self._response = response
         self._encoding = encoding
@@ -85,8 +98,8 @@ class _GuardedStream(httpx.AsyncByteStream):
         if self._success and identity and announced is not None and announced > self._limit:
             raise self._malformed(
                 "too large",
-                f"the body announces {announced:,} bytes, more than limits.max_answer_bytes "
-                f"allows ({self._limit:,}); raise it if this answer is legitimate",
+                f"the body announces {announced:,} bytes, more than {self._named} allows "
+                f"({self._limit:,}); raise it if this answer is legitimate",
             )
         inflater = None if identity else _Inflater.for_encoding(self._encoding)
         received = kept = 0
@@ -99,8 +112,8 @@ class _GuardedStream(httpx.AsyncByteStream):
                     if self._success:
                         raise self._malformed(
                             "too large",
-                            f"the body grows past limits.max_answer_bytes ({self._limit:,} "
-                            "bytes); raise it if this answer is legitimate",
+                            f"the body grows past {self._named} ({self._limit:,} bytes); "
+                            "raise it if this answer is legitimate",
                         )
                     yield data[: self._limit - kept]
                     return  # an error's message is in its first bytes: drop the rest
