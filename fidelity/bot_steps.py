@@ -1,23 +1,12 @@
-"""The steps of the fidelity tier: what the official BDK does against the emulator, in order.
-
-Each step is a function registered with `@step(name, *routes)`, where `routes` are the
-emulator routes it proves ("METHOD /path", as the emulator spells them; checked: the step
-must reach each one). An endpoint added to the emulator is one more step here, or one more
-entry in `NOT_CALLABLE` saying why the BDK cannot call it; `tests/test_fidelity.py` fails
-until it is one or the other.
-
-A step talks to the BDK through `run` (`run.call("rsa", "messages.send_message", ...)`, see
-fidelity/harness.py), plays the pod's other side on the emulators (`run.strict.send(...)`),
-and states what must hold with `run.expect(condition, problem, side=...)`.
-"""
+"""The bot's steps: what the official BDK does against the emulator as a bot ("rsa", and the
+certificate logins), in order. See fidelity/steps.py for how a step is written."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fidelity.harness import BOT, PERSON, KnownDefect, Run, Step, model
+from fidelity.harness import BOT, PERSON, KnownDefect, Run, Step, model, registrar
 from symbot.emulator._auth_routes import (
     CERTIFICATE_LOGIN_NOTICE,
     KM_CERT_LOGIN,
@@ -26,26 +15,16 @@ from symbot.emulator._auth_routes import (
     SESSION_CERT_LOGIN,
 )
 
-__all__ = ["NOT_CALLABLE", "STEPS"]
+__all__ = ["LIST_STREAMS", "SEND", "STEPS", "nested"]
 
 STEPS: list[Step] = []
-
-NOT_CALLABLE: dict[str, str] = {}
-"""Emulator routes the BDK has no way to call, each with the reason."""
-
-StepFunction = Callable[[Run], Awaitable[None]]
+step = registrar(STEPS)
 
 FEEDS = "/agent/v5/datafeeds"
 SESSION_INFO = "GET /pod/v2/sessioninfo"
 STREAM_INFO = "GET /pod/v2/streams/{sid}/info"
-
-
-def step(name: str, *routes: str, on: str = "strict") -> Callable[[StepFunction], StepFunction]:
-    def register(function: StepFunction) -> StepFunction:
-        STEPS.append(Step(name, function, routes, on))
-        return function
-
-    return register
+SEND = "POST /agent/v4/stream/{stream_id}/message/create"
+LIST_STREAMS = "POST /pod/v1/streams/list"
 
 
 @step("RSA login: pod and key manager", f"POST {POD_LOGIN}", f"POST {KM_LOGIN}")
@@ -105,7 +84,7 @@ async def datafeed(run: Run) -> None:
     )
 
 
-@step("send a message", "POST /agent/v4/stream/{stream_id}/message/create")
+@step("send a message", SEND)
 async def send_message(run: Run) -> None:
     answer = await run.call(
         "rsa", "messages.send_message", run.im, "<messageML>Hello <b>alice</b></messageML>"
@@ -149,7 +128,7 @@ async def create_im(run: Run) -> None:
     run.expect(members == {BOT, PERSON}, f"the IM created has members {members}: {stream!r}")
     info = await run.call("rsa", "streams.get_stream", stream["id"])
     run.expect(
-        (info.get("id"), _nested(info, "streamType", "type")) == (stream["id"], "IM"),
+        (info.get("id"), nested(info, "streamType", "type")) == (stream["id"], "IM"),
         f"the stream's info is {info!r}",
     )
 
@@ -163,14 +142,14 @@ async def create_im(run: Run) -> None:
 async def rooms(run: Run) -> None:
     attributes = model(ROOM_ATTRIBUTES, name="Fidelity", description="made by the BDK")
     created = await run.call("rsa", "streams.create_room", attributes)
-    room = _nested(created, "roomSystemInfo", "id")
+    room = nested(created, "roomSystemInfo", "id")
     run.expect(isinstance(room, str), f"the room created has no id: {created!r}")
     run.places["room"] = room
     info = await run.call("rsa", "streams.get_room_info", room)
-    run.expect(_nested(info, "roomAttributes", "name") == "Fidelity", f"room info: {info!r}")
+    run.expect(nested(info, "roomAttributes", "name") == "Fidelity", f"room info: {info!r}")
     change = model(ROOM_ATTRIBUTES, description="updated by the BDK")
     updated = await run.call("rsa", "streams.update_room", room, change)
-    description = _nested(updated, "roomAttributes", "description")
+    description = nested(updated, "roomAttributes", "description")
     run.expect(description == "updated by the BDK", f"the room after its update: {updated!r}")
 
 
@@ -194,7 +173,7 @@ async def room_members(run: Run) -> None:
     run.expect(alice not in members, f"alice is still among the members {members}")
 
 
-@step("streams: list the bot's rooms", "POST /pod/v1/streams/list")
+@step("streams: list the bot's rooms", LIST_STREAMS)
 async def list_streams(run: Run) -> None:
     rooms_only = model("pod_model.stream_filter.StreamFilter", streamTypes=[{"type": "ROOM"}])
     streams = await run.call("rsa", "streams.list_streams", rooms_only)
@@ -255,7 +234,7 @@ async def suppress(run: Run) -> None:
     )
 
 
-def _nested(value: Any, *keys: str) -> Any:
+def nested(value: Any, *keys: str) -> Any:
     """value[k1][k2]..., or None where a level is missing or not an object."""
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
