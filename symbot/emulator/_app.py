@@ -225,7 +225,8 @@ class EmulatorApp:
             km_user = self.tokens.check(request.header("keyManagerToken"), TokenKind.KEY_MANAGER)
             if km_user is None:
                 return error(
-                    401, "Invalid key manager token: keyManagerToken missing, expired or revoked"
+                    401,
+                    "Invalid key manager token (the keyManagerToken header is missing, expired or revoked)",
                 )
             if km_user != session_user:
                 return error(401, "sessionToken and keyManagerToken belong to different users")
