@@ -226,7 +226,8 @@ class EmulatorApp:
             if km_user is None:
                 return error(
                     401,
-                    "Invalid key manager token (the keyManagerToken header is missing, expired or revoked)",
+                    "Invalid key manager token (the keyManagerToken header is missing, "
+                    "expired or revoked)",
                 )
             if km_user != session_user:
                 return error(401, "sessionToken and keyManagerToken belong to different users")
