@@ -10,10 +10,14 @@ Requests (`id` is echoed back):
 - `{"op": "open", "bdk": NAME, "settings": {...}}`: a `SymphonyBdk` from that configuration
   (the content of a BDK config file), entered as an async context manager;
 - `{"op": "call", "bdk": NAME, "target": "messages.send_message", "args": [...], "kwargs":
-  {...}}`: walk the dotted path from the BDK object, calling each service factory on the way
-  (`bdk.messages()`), call the last attribute with the arguments, await what needs awaiting.
-  An argument `{"$model": "pod_model.stream_filter.StreamFilter", "fields": {...}}` becomes
-  that model of the BDK, built with its own `from_dict`;
+  {...}, "keep": NAME2}`: walk the dotted path from the BDK object (or from an object kept
+  under NAME), calling each service factory on the way (`bdk.messages()`), call the last
+  attribute with the arguments, await what needs awaiting. With `keep`, the result is kept
+  under NAME2 for later calls (an `OboAuthSession`, the `OboServices` made from it), and the
+  answer is only its type's name. An argument `{"$model": "pod_model.stream_filter.
+  StreamFilter", "fields": {...}}` becomes that model of the BDK, built with its own
+  `from_dict`; `{"$kept": NAME}` the object kept under NAME; `{"$class": "ext.group.
+  SymphonyGroupBdkExtension"}` that class of the BDK (under `symphony.bdk`);
 - `{"op": "api", "bdk": NAME, "api": "agent_api.datafeed_api.DatafeedApi", "client":
   "agent", "method": ..., "kwargs": {...}}`: a generated API class of the BDK on the BDK's
   own client for that role, with the bot session's tokens added where the method takes them;
@@ -21,7 +25,7 @@ Requests (`id` is echoed back):
   listener that records every event the BDK parsed; `{"op": "events", "bdk": NAME,
   "count": N, "timeout": S}`: the recorded events once there are N (what ended the loop,
   if it ended);
-- `{"op": "close", "bdk": NAME}`.
+- `{"op": "close", "bdk": NAME}`: close a BDK, or a kept object with clients of its own.
 
 Answers: `{"id", "ok": true, "result": <JSON>}` or `{"id", "ok": false, "side", "error",
 "status", "body"}`, where `side` names who is at fault: "emulator" (it answered an error, an
@@ -67,6 +71,7 @@ class Recorder(RealTimeEventListener):
 class Executor:
     def __init__(self) -> None:
         self.bdks: dict[str, Any] = {}
+        self.kept: dict[str, Any] = {}
         self.loops: dict[str, tuple[Any, Recorder, asyncio.Task[Any]]] = {}
 
     async def open(self, bdk: str, settings: dict[str, Any]) -> None:
@@ -80,18 +85,41 @@ class Executor:
         target: str,
         args: list[Any] | None = None,
         kwargs: dict[str, Any] | None = None,
+        keep: str | None = None,
     ) -> Any:
-        obj = self.bdks[bdk]
+        obj = self.bdks[bdk] if bdk in self.bdks else self.kept[bdk]
         *path, last = target.split(".")
         for name in path:
             obj = getattr(obj, name)
             obj = obj() if callable(obj) else obj
         value = getattr(obj, last)
         if callable(value):
-            value = value(*models(args or []), **models(kwargs or {}))
+            value = value(*self.arguments(args or []), **self.arguments(kwargs or {}))
         if inspect.isawaitable(value):
             value = await value
+        if keep is not None:
+            self.kept[keep] = value
+            return type(value).__name__
         return jsonable(value)
+
+    def arguments(self, value: Any) -> Any:
+        """The request's arguments as the BDK takes them: `{"$model": path, "fields": {...}}`
+        built as the BDK's model, `{"$kept": name}` the object kept under that name,
+        `{"$class": path}` the BDK's class at that path."""
+        if isinstance(value, dict) and "$model" in value:
+            module_name, _, class_name = value["$model"].rpartition(".")
+            module = importlib.import_module(f"symphony.bdk.gen.{module_name}")
+            return getattr(module, class_name).from_dict(value.get("fields", {}))
+        if isinstance(value, dict) and "$kept" in value:
+            return self.kept[value["$kept"]]
+        if isinstance(value, dict) and "$class" in value:
+            module_name, _, class_name = value["$class"].rpartition(".")
+            return getattr(importlib.import_module(f"symphony.bdk.{module_name}"), class_name)
+        if isinstance(value, list):
+            return [self.arguments(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.arguments(item) for key, item in value.items()}
+        return value
 
     async def api(
         self, bdk: str, api: str, client: str, method: str, kwargs: dict[str, Any] | None = None
@@ -139,22 +167,14 @@ class Executor:
             await task
 
     async def close(self, bdk: str) -> None:
+        """Close a BDK (its datafeed loop first), or a kept object that has clients of its
+        own (`OboServices`); other kept objects are only forgotten."""
         if bdk in self.loops:
             await self.unlisten(bdk)
-        await self.bdks.pop(bdk).__aexit__(None, None, None)
-
-
-def models(value: Any) -> Any:
-    """Arguments with each `{"$model": path, "fields": {...}}` built as the BDK's model."""
-    if isinstance(value, dict) and "$model" in value:
-        module_name, _, class_name = value["$model"].rpartition(".")
-        module = importlib.import_module(f"symphony.bdk.gen.{module_name}")
-        return getattr(module, class_name).from_dict(value.get("fields", {}))
-    if isinstance(value, list):
-        return [models(item) for item in value]
-    if isinstance(value, dict):
-        return {key: models(item) for key, item in value.items()}
-    return value
+        if bdk in self.bdks:
+            await self.bdks.pop(bdk).__aexit__(None, None, None)
+        elif hasattr(kept := self.kept.pop(bdk), "close_clients"):
+            await kept.close_clients()
 
 
 def jsonable(value: Any) -> Any:
@@ -185,8 +205,8 @@ async def serve() -> None:
         except Exception as exc:
             answer |= failure(exc)
         emit(answer)
-    for bdk in list(executor.bdks):
-        await executor.close(bdk)
+    for name in [*executor.kept, *executor.bdks]:
+        await executor.close(name)
 
 
 if __name__ == "__main__":

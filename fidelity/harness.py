@@ -4,7 +4,8 @@ the steps of fidelity/steps.py against served emulators, and says who is at faul
 Two emulators serve over HTTPS on loopback, each with its own CA: `strict` (the defaults, as
 a pod answers today) and `lenient` (`strict_content_type=False`, for certificate login by
 clients that still send a Content-Type). Both know the bot (an RSA key and a client
-certificate) and a person, alice, with an IM between them.
+certificate) and a person, alice, with an IM between them; `strict` also has an app (its own
+RSA key) that may act on behalf of its users.
 
 A step fails with `StepFailed(side, problem)`: "emulator" when it answered an error, an
 answer the BDK's OpenAPI models reject, or state the step does not find; "BDK" when the
@@ -36,6 +37,7 @@ from symbot.emulator._http import Route
 from symbot.errors import redact
 
 __all__ = [
+    "APP",
     "BOT",
     "PERSON",
     "BdkProcess",
@@ -43,7 +45,10 @@ __all__ = [
     "Run",
     "Step",
     "StepFailed",
+    "bdk_class",
+    "kept",
     "model",
+    "registrar",
     "route_name",
     "run_fidelity",
     "uncovered_routes",
@@ -52,10 +57,13 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOT = "fidelity.bot"
 PERSON = "alice"
+APP = "fidelity-app"
 ANSWER_TIMEOUT = 30.0
 """Seconds the BDK has to answer one request (a datafeed stop waits out one long poll)."""
-BDK_RETRY = {"maxAttempts": 3, "initialIntervalMillis": 100, "maxIntervalMillis": 1000}
-"""The BDK's retry settings here (its defaults: 10 attempts, backing off up to 5 minutes)."""
+BDK_RETRY = {"maxAttempts": 3, "initialIntervalMillis": 100, "maxIntervalMillis": 200}
+"""The BDK's retry settings here (its defaults: 10 attempts, backing off up to 5 minutes).
+Its first wait is `multiplier` seconds (at least 1) capped by `maxIntervalMillis`: so a
+re-login after a 401 costs 0.2 s, not 1 s."""
 LONG_POLL = 2.0
 """The emulators' long-poll timeout: short, so that stopping the BDK's loop is quick (and the
 BDK meets empty batches, which it must handle too)."""
@@ -79,6 +87,22 @@ class Step:
     run: Callable[[Run], Awaitable[None]]
     routes: tuple[str, ...] = ()
     on: str = "strict"
+
+
+StepFunction = Callable[["Run"], Awaitable[None]]
+
+
+def registrar(steps: list[Step]) -> Callable[..., Callable[[StepFunction], StepFunction]]:
+    """`@step(name, *routes, on=...)`, a decorator that appends a step to `steps`, in order."""
+
+    def step(name: str, *routes: str, on: str = "strict") -> Callable[[StepFunction], StepFunction]:
+        def register(function: StepFunction) -> StepFunction:
+            steps.append(Step(name, function, routes, on))
+            return function
+
+        return register
+
+    return step
 
 
 class NoAnswer(Exception):
@@ -187,13 +211,27 @@ class Run:
         ca = str(self.workdir / f"{prefix}-ca.pem")
         return bdk_settings(emulator.https_url, ca, BOT, **credentials) | {"retry": BDK_RETRY}
 
+    def app_settings(self) -> dict[str, Any]:
+        """BDK settings for the app on `strict` alone, with no bot account: an app backend
+        (on-behalf-of, extension-app authentication), as the BDK's `app` section has it."""
+        settings = self.settings(self.strict)
+        del settings["bot"]
+        app_key = {"path": str(self.workdir / "app-private-key.pem")}
+        return settings | {"app": {"appId": APP, "privateKey": app_key}}
+
     async def open(self, bdk: str, settings: dict[str, Any]) -> None:
         await self._result("open", bdk=bdk, settings=settings)
 
-    async def call(self, bdk: str, target: str, *args: Any, **kwargs: Any) -> Any:
-        """`target` ("messages.send_message") called on the BDK `bdk` with the arguments
-        (`model(...)` for the BDK's models)."""
-        return await self._result("call", bdk=bdk, target=target, args=list(args), kwargs=kwargs)
+    async def call(
+        self, bdk: str, target: str, *args: Any, keep: str | None = None, **kwargs: Any
+    ) -> Any:
+        """`target` ("messages.send_message") called on the BDK `bdk`, or on an object kept
+        under that name, with the arguments (`model(...)` for the BDK's models, `kept(...)`
+        for kept objects, `bdk_class(...)` for its classes). With `keep`, the result stays
+        in the BDK's process under that name (the answer is only its type's name)."""
+        return await self._result(
+            "call", bdk=bdk, target=target, args=list(args), kwargs=kwargs, keep=keep
+        )
 
     async def api(
         self,
@@ -210,9 +248,15 @@ class Run:
         fields = {"api": api, "client": client, "method": method, "kwargs": kwargs}
         return await self._result("api", despite=despite, bdk=bdk, **fields)
 
+    async def attempt(self, bdk: str, target: str, *args: Any) -> dict[str, Any]:
+        """Call `target` (as `call` does) and return the executor's answer, whether the call
+        succeeded (`ok`, `result`) or failed (`side`, `error`, `status`, `body`): for a step
+        that judges a failure itself."""
+        return await self._request("call", bdk=bdk, target=target, args=list(args))
+
     async def refused(self, bdk: str, target: str, *args: Any) -> dict[str, Any]:
         """Call `target`, which must fail; the failure (status, body, error)."""
-        answer = await self._request("call", bdk=bdk, target=target, args=list(args))
+        answer = await self.attempt(bdk, target, *args)
         if answer.get("ok"):
             raise StepFailed("emulator", f"{target} was accepted: {answer.get('result')!r}")
         return answer
@@ -278,6 +322,17 @@ def model(path: str, /, **fields: Any) -> dict[str, Any]:
     return {"$model": path, "fields": fields}
 
 
+def kept(name: str) -> dict[str, str]:
+    """An argument that the executor replaces with the object it kept under `name`."""
+    return {"$kept": name}
+
+
+def bdk_class(path: str) -> dict[str, str]:
+    """An argument that the executor replaces with the BDK's class at `path` (under
+    `symphony.bdk`, e.g. "ext.group.SymphonyGroupBdkExtension")."""
+    return {"$class": path}
+
+
 def route_name(route: Route) -> str:
     return f"{route.method} {route.path}"
 
@@ -314,8 +369,8 @@ async def _run_step(run: Run, step: Step) -> StepFailed | None:
 
 
 def _prepare(strict: Emulator, lenient: Emulator, workdir: Path) -> str:
-    """The same bot and person on both emulators; key, CA and certificate files for the
-    BDK. Returns the IM's stream id on the strict emulator."""
+    """The same bot and person on both emulators, the app on `strict`; key, CA and
+    certificate files for the BDK. Returns the IM's stream id on the strict emulator."""
     bot = strict.add_user(BOT, display_name="Fidelity Bot")
     assert bot.private_key_pem is not None
     (workdir / "bot-private-key.pem").write_bytes(bot.private_key_pem)
@@ -326,6 +381,7 @@ def _prepare(strict: Emulator, lenient: Emulator, workdir: Path) -> str:
         certificate = emulator.issue_certificate(BOT)
         pem = certificate.cert_pem + certificate.key_pem  # one file, as the BDK wants
         (workdir / f"{prefix}-bot-certificate.pem").write_bytes(pem)
+    strict.add_app(APP, name="Fidelity App").write_private_key(workdir / "app-private-key.pem")
     return strict.create_im(BOT, PERSON)
 
 

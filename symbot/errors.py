@@ -11,8 +11,11 @@ SymbotError                      anything symbot raises on purpose
 │   ├── ForbiddenError           403: the bot is not a member, or lacks the entitlement
 │   ├── MessageRejectedError     400 on message create: malformed MessageML
 │   ├── ComplianceBlockedError   451 on message create: blocked by an information barrier/DLP
-│   └── RateLimitedError         429 after retries were exhausted
-├── TransportError               the network failed (after retries): unreachable, timed out
+│   ├── RateLimitedError         429 after retries were exhausted
+│   └── MalformedAnswerError     an answer symbot cannot use: too large, truncated, not JSON,
+│                                too deep, the wrong shape (retried like a 5xx first)
+├── NetworkError                 the network failed (after retries): unreachable, timed out,
+│                                TLS refused
 ├── EventParseError              a datafeed event that cannot be understood (logged, skipped)
 └── CommandUsageError            a command's arguments did not parse (the bot replies usage)
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "MALFORMED_KINDS",
     "ApiError",
     "AuthenticationError",
     "CommandUsageError",
@@ -38,12 +42,13 @@ __all__ = [
     "ForbiddenError",
     "InvalidJwtError",
     "KeyLoadError",
+    "MalformedAnswerError",
     "MessageRejectedError",
+    "NetworkError",
     "NotFoundError",
     "RateLimitedError",
     "Redeliver",
     "SymbotError",
-    "TransportError",
     "redact",
 ]
 
@@ -196,8 +201,38 @@ class RateLimitedError(ApiError):
     """429 that outlived the retry policy."""
 
 
-class TransportError(SymbotError):
-    """The network failed after retries: the host is unreachable, refused, or timed out."""
+class MalformedAnswerError(ApiError):
+    """An answer symbot cannot use, whatever its status said: a body over the size limit
+    (`limits.max_answer_bytes`), cut short, in an unknown content encoding, not JSON, nested
+    deeper than `MAX_ANSWER_DEPTH`, or not the shape the endpoint promises (`null` where an
+    object belongs).
+
+    A hostile or broken server (or a proxy in between) is handled as a 5xx is: the call is
+    retried with backoff, and this error comes out only once the retry policy gives up (the
+    datafeed loop never gives up). `kind` names the fault (one of `MALFORMED_KINDS`),
+    `detail` says what was seen; neither holds any of the body's content.
+    """
+
+    def __init__(self, method: str, url: str, status: int, kind: str, detail: str) -> None:
+        self.kind = kind
+        self.detail = detail
+        super().__init__(method, url, status, f"malformed answer ({kind}): {detail}")
+
+
+MALFORMED_KINDS = (
+    "too large",  # the body passed limits.max_answer_bytes
+    "truncated",  # the body ended before the length its headers announced
+    "undecodable",  # an unknown content encoding, or a compressed stream that is corrupt
+    "not JSON",  # the body does not parse as JSON (an HTML page from a proxy, ...)
+    "too deep",  # JSON nested deeper than MAX_ANSWER_DEPTH
+    "unexpected shape",  # valid JSON, but not what the endpoint answers (null, a list, ...)
+)
+"""Every `MalformedAnswerError.kind`, in the order a body is checked."""
+
+
+class NetworkError(SymbotError):
+    """The network failed after retries: the host is unreachable, refused, or timed out, or
+    TLS refused the connection (the message names which TLS failure, and its fix)."""
 
 
 class EventParseError(SymbotError):

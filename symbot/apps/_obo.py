@@ -9,29 +9,28 @@ the call.
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from symbot.auth import AuthSession
-from symbot.client import SessionInfo, SymphonyClient, parse_session_info
+from symbot.client import SessionInfo, SymphonyClient
 from symbot.config import Role
-from symbot.errors import SymbotError
-from symbot.messages import Message, parse_message, to_message_ml
+from symbot.messages import Message, markup, to_message_ml
+from symbot.services import Services
 
 __all__ = ["OboUser"]
 
-logger = logging.getLogger("symbot.apps")
 
+class OboUser(Services):
+    """One user, as the app acts for them; made by `App.obo()` (or `Bot.obo()`).
 
-class OboUser:
-    """One user, as the app acts for them; made by `App.obo()` (or `Bot.obo()`)."""
+    It has the services (`users`, `streams`, `messages`) as that user, and `request()` /
+    `request_json()` for any other call."""
 
     def __init__(self, client: SymphonyClient, session: AuthSession, user: str) -> None:
+        super().__init__(client, auth=session.auth)
         self._client = client
         self.session = session
         """The user's on-behalf-of session (its `health`, `logins`, ...)."""
@@ -46,9 +45,18 @@ class OboUser:
         the user's session token instead of the app's."""
         return await self._client.request(role, method, path, auth=self.session.auth, **options)
 
+    async def request_json(self, role: Role, method: str, path: str, **options: Any) -> Any:
+        """`SymphonyClient.request_json` as this user."""
+        return await self._client.request_json(
+            role, method, path, auth=self.session.auth, **options
+        )
+
     async def session_info(self) -> SessionInfo:
         """The user the app acts for (id, username, display name)."""
-        return parse_session_info(await self.request("pod", "GET", "/pod/v2/sessioninfo"))
+        info: SessionInfo = await self.request_json(
+            "pod", "GET", "/pod/v2/sessioninfo", shape=SessionInfo.from_json
+        )
+        return info
 
     async def send_message(
         self, stream_id: str, content: str, *, data: Mapping[str, Any] | str | None = None
@@ -62,14 +70,5 @@ class OboUser:
     async def _send_message_ml(
         self, stream_id: str, message_ml: str, data: Mapping[str, Any] | str | None
     ) -> Message | None:
-        fields: dict[str, tuple[None, str]] = {"message": (None, message_ml)}
-        if data is not None:
-            fields["data"] = (None, data if isinstance(data, str) else json.dumps(data))
-        path = f"/agent/v4/stream/{quote(stream_id, safe='')}/message/create"
-        # Not idempotent: a retried 5xx could post the message twice.
-        response = await self.request("agent", "POST", path, files=fields, idempotent=False)
-        try:
-            return parse_message(response.json(), replier=self._send_message_ml)
-        except (ValueError, SymbotError):
-            logger.debug("message create answered a V4Message that did not parse", exc_info=True)
-            return None
+        sent = await self.messages.send(stream_id, markup(message_ml), data=data)
+        return None if sent is None else sent.with_replier(self._send_message_ml)

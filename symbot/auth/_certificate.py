@@ -20,7 +20,7 @@ from symbot.auth._provider import (
     login_both,
 )
 from symbot.config import CertificateAuth, describe_source
-from symbot.errors import AuthenticationError, KeyLoadError, TransportError
+from symbot.errors import AuthenticationError, KeyLoadError, NetworkError
 from symbot.transport import ClientIdentity, Transport, send_with_retry, tls_context, tls_refusal
 
 __all__ = ["CertificateLogin", "load_certificate"]
@@ -95,7 +95,7 @@ class CertificateLogin:
         try:
             # No body and no Content-Type: Symphony refuses either on these endpoints.
             response = await send_with_retry(transport.retry, lambda: client.post(path))
-        except TransportError as exc:
+        except NetworkError as exc:
             refusal = tls_refusal(exc)
             url = f"POST {client.base_url.join(path)}"
             if refusal is not None and not isinstance(refusal, ssl.SSLCertVerificationError):
@@ -106,7 +106,7 @@ class CertificateLogin:
                     f"the server refused the client certificate at the TLS handshake "
                     f"({refusal.reason}); check {hint}",
                 ) from None
-            raise TransportError(
+            raise NetworkError(
                 f"{exc} (a connection that closes during certificate login often means the "
                 f"server refused the client certificate: check {hint})"
             ) from exc.__cause__

@@ -13,7 +13,6 @@ two such logins run concurrently.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,7 @@ import jwt
 from attrs import field, frozen
 
 from symbot.errors import ApiError, AuthenticationError, RateLimitedError
-from symbot.transport import Transport
+from symbot.transport import Transport, as_object, malformed, read_error_body, read_json
 
 __all__ = [
     "AuthProvider",
@@ -73,7 +72,7 @@ class AuthProvider(Protocol):
     """Obtains fresh tokens. `login` is never called concurrently by `AuthSession`.
 
     `login` raises `AuthenticationError` when the credentials are refused (not retried)
-    and `ApiError` / `TransportError` when the servers stay unavailable.
+    and `ApiError` / `NetworkError` when the servers stay unavailable.
     """
 
     async def login(self, transport: Transport) -> Tokens: ...
@@ -139,7 +138,8 @@ def check_login_response(
 
     400/401/403 → `AuthenticationError` carrying what the server said (the credentials or
     the account setup are wrong); other errors → `ApiError` (after the retry policy already
-    gave up on 5xx/429).
+    gave up on 5xx/429); a 2xx answer that is not a `Token` object (too deep, `null`, not
+    JSON, no token) → `MalformedAnswerError`, which the caller's retry policy treats as a 5xx.
     """
     request = response.request
     endpoint = f"{request.method} {request.url}"
@@ -151,16 +151,12 @@ def check_login_response(
     if status >= 300:
         error_type = RateLimitedError if status == 429 else ApiError
         raise error_type(request.method, str(request.url), status, _server_message(response))
-    try:
-        payload = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        payload = None
-    if not isinstance(payload, dict) or not isinstance(payload.get("token"), str):
-        raise ApiError(
-            request.method,
-            str(request.url),
-            status,
-            "login answered without a token; is this URL a Symphony login endpoint?",
+    payload = read_json(response, as_object)
+    if not isinstance(payload.get("token"), str) or not payload["token"]:
+        raise malformed(
+            response,
+            "unexpected shape",
+            "the login answer has no token; is this URL a Symphony login endpoint?",
         )
     authorization = payload.get("authorizationToken")
     authorization = authorization if isinstance(authorization, str) and authorization else None
@@ -174,13 +170,7 @@ def check_login_response(
 
 
 def _server_message(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text[:200]
-    if isinstance(payload, dict) and isinstance(payload.get("message"), str):
-        return str(payload["message"])
-    return ""
+    return read_error_body(response).message
 
 
 def tokens_from(

@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-import httpx
 from attrs import evolve
 
 from symbot.apps import App
@@ -47,10 +46,10 @@ from symbot.errors import (
     AuthenticationError,
     ConfigError,
     KeyLoadError,
+    NetworkError,
     SymbotError,
-    TransportError,
 )
-from symbot.transport import Transport
+from symbot.transport import Transport, as_list
 
 __all__ = ["check"]
 
@@ -195,7 +194,7 @@ async def _endpoint_login(
         if isinstance(provider, CertificateLogin) and refused.status == 401:
             hint += f"; {CONTENT_TYPE_CAUSE}"
         return report.problem("login", _refusal(refused), hint, label="Check", prefix=where)
-    except (TransportError, ApiError) as exc:
+    except (NetworkError, ApiError) as exc:
         return report.problem(
             "login", str(exc), _network_fix(config, config.url(role)), prefix=where
         )
@@ -253,7 +252,9 @@ async def _agent_steps(client: SymphonyClient, config: BotConfig, report: _Repor
     report.step("session", f"{info.username}, user id {info.user_id}{shown}")
     tag = config.datafeed.tag_for(info.username)
     try:
-        response = await client.request("agent", "GET", "/agent/v5/datafeeds", params={"tag": tag})
+        feeds = await client.request_json(
+            "agent", "GET", "/agent/v5/datafeeds", shape=as_list, params={"tag": tag}
+        )
     except ApiError as exc:
         fix = (
             "the agent refused the tokens: check that agent_url and key_manager_url belong "
@@ -264,7 +265,7 @@ async def _agent_steps(client: SymphonyClient, config: BotConfig, report: _Repor
         return report.failed("agent", str(exc), fix)
     except SymbotError as exc:
         return report.failed("agent", str(exc), _network_fix(config, config.agent_url))
-    report.step("agent", f"datafeeds readable ({_count(response)} with the tag {tag!r})")
+    report.step("agent", f"datafeeds readable ({len(feeds)} with the tag {tag!r})")
     return True
 
 
@@ -276,7 +277,7 @@ async def _app_steps(app: App, config: BotConfig, report: _Report) -> bool:
         await app.session.tokens()
     except AuthenticationError as refused:
         return report.failed("app", _refusal(refused), refused.hint, label="Check")
-    except (TransportError, ApiError) as exc:
+    except (NetworkError, ApiError) as exc:
         return report.failed("app", str(exc), _network_fix(config, config.pod_url))
     took = (time.monotonic() - started) * 1000
     report.step("app", f"{app.app_id}: OK in {took:.0f} ms: POST {config.pod_url}{APP_LOGIN}")
@@ -293,14 +294,6 @@ async def _app_steps(app: App, config: BotConfig, report: _Report) -> bool:
         return report.failed("obo", str(exc), _network_fix(config, config.pod_url))
     report.step("obo", f"{info.username}, user id {info.user_id}: the app acts on their behalf")
     return True
-
-
-def _count(response: httpx.Response) -> int:
-    try:
-        feeds = response.json()
-    except ValueError:
-        return 0
-    return len(feeds) if isinstance(feeds, list) else 0
 
 
 def _duration(seconds: float) -> str:

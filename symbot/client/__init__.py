@@ -7,6 +7,6 @@ session (tokens), and offers `request()` with the retry policy and Symphony's er
 May import: `symbot.auth`, `symbot.transport`, `symbot.config`, `symbot.errors`.
 """
 
-from symbot.client._client import SessionInfo, SymphonyClient, api_error, parse_session_info
+from symbot.client._client import SessionInfo, SymphonyClient, api_error
 
-__all__ = ["SessionInfo", "SymphonyClient", "api_error", "parse_session_info"]
+__all__ = ["SessionInfo", "SymphonyClient", "api_error"]

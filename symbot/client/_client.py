@@ -4,15 +4,16 @@
   the tokens once for everybody and replays the call.
 - `transport.http(role)` gives the clients without tokens; providers log in with them.
 - `request()` applies the retry policy (5xx/429/network → backoff honouring Retry-After)
-  and turns what is still an error into an `ApiError`.
+  and turns what is still an error into an `ApiError`; `request_json()` also decodes the
+  answer (bounded, checked against the shape the caller expects), retrying a malformed
+  answer like a 5xx. Services build on these two.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import anyio
 import httpx
@@ -28,9 +29,11 @@ from symbot.errors import (
     MessageRejectedError,
     RateLimitedError,
 )
-from symbot.transport import Transport, send_with_retry
+from symbot.transport import Transport, as_object, read_error_body, read_json, send_with_retry
 
-__all__ = ["SessionInfo", "SymphonyClient", "api_error", "parse_session_info"]
+__all__ = ["SessionInfo", "SymphonyClient", "api_error"]
+
+T = TypeVar("T")
 
 
 @frozen
@@ -42,21 +45,31 @@ class SessionInfo:
     display_name: str | None = None
     email: str | None = None
 
+    @classmethod
+    def from_json(cls, data: Any) -> SessionInfo:
+        """A `UserV2` answer; `ValueError` when it lacks a numeric `id` or a `username`."""
+        user = as_object(data)
+        user_id, username = user.get("id"), user.get("username")
+        if isinstance(user_id, str) and user_id.isdigit() and len(user_id) < 20:
+            user_id = int(user_id)
+        if isinstance(user_id, bool) or not isinstance(user_id, int) or not 0 < user_id < 2**63:
+            raise ValueError("sessioninfo has no id that is a user id (a positive int64)")
+        if not isinstance(username, str) or not username:
+            raise ValueError("sessioninfo has no username")
+        display_name = user.get("displayName")
+        email = user.get("emailAddress") or user.get("email")
+        return cls(
+            user_id=user_id,
+            username=username,
+            display_name=display_name if isinstance(display_name, str) else None,
+            email=email if isinstance(email, str) else None,
+        )
+
 
 def api_error(response: httpx.Response) -> ApiError:
     """The `ApiError` subclass for an error response (400 on message create, 451, 429...)."""
     request = response.request
-    message = ""
-    code: int | None = None
-    try:
-        payload = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        message = response.text[:300]
-    else:
-        if isinstance(payload, dict):
-            message = str(payload.get("message") or "")
-            raw_code = payload.get("code")
-            code = raw_code if isinstance(raw_code, int) else None
+    said = read_error_body(response)
     status = response.status_code
     error_type: type[ApiError] = ApiError
     if status == 429:
@@ -65,24 +78,7 @@ def api_error(response: httpx.Response) -> ApiError:
         error_type = ComplianceBlockedError
     elif status == 400 and request.url.path.endswith("/message/create"):
         error_type = MessageRejectedError
-    return error_type(request.method, str(request.url), status, message, code)
-
-
-def parse_session_info(response: httpx.Response) -> SessionInfo:
-    """The account a `GET /pod/v2/sessioninfo` answer describes (`ApiError` if it is not
-    one)."""
-    try:
-        data = response.json()
-        return SessionInfo(
-            user_id=int(data["id"]),
-            username=str(data["username"]),
-            display_name=data.get("displayName"),
-            email=data.get("emailAddress") or data.get("email"),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise ApiError(
-            "GET", str(response.request.url), response.status_code, "unexpected sessioninfo"
-        ) from None
+    return error_type(request.method, str(request.url), status, said.message, said.code)
 
 
 class SymphonyClient(AsyncResource):
@@ -152,7 +148,7 @@ class SymphonyClient(AsyncResource):
     ) -> httpx.Response:
         """Send with the retry policy. Returns the response; unless `raise_for_status` is
         False, an error status still there after retries raises `ApiError` (or a subclass).
-        Network failures that outlive the policy raise `TransportError`. Pass
+        Network failures that outlive the policy raise `NetworkError`. Pass
         `idempotent=False` for a request that must not be processed twice (see
         `symbot.transport.send_with_retry`)."""
         client = self.http(role)
@@ -165,10 +161,68 @@ class SymphonyClient(AsyncResource):
             raise api_error(response)
         return response
 
+    @overload
+    async def request_json(
+        self,
+        role: Role,
+        method: str,
+        path: str,
+        *,
+        shape: Callable[[Any], T],
+        idempotent: bool = ...,
+        **kwargs: Any,
+    ) -> T: ...
+
+    @overload
+    async def request_json(
+        self, role: Role, method: str, path: str, *, idempotent: bool = ..., **kwargs: Any
+    ) -> dict[str, Any]: ...
+
+    async def request_json(
+        self,
+        role: Role,
+        method: str,
+        path: str,
+        *,
+        shape: Callable[[Any], Any] = as_object,
+        idempotent: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Send as `request()` does and return the JSON answer passed through `shape`:
+        `as_object` (the default: a JSON object, as a dict), `as_list`, or a parser of your
+        own that raises `ValueError`, `TypeError` or `KeyError` on what it cannot use.
+
+        A non-2xx answer raises `ApiError` (or a subclass). An answer that cannot be used
+        (too large, not JSON, too deep, the wrong shape) is retried like a 5xx, then raises
+        `MalformedAnswerError`; for `idempotent=False` it is not retried (the server
+        accepted the request: only its answer is bad) and raises at once.
+
+        ```python
+        streams = await client.request_json(
+            "pod", "POST", "/pod/v1/streams/list", shape=as_list, json={}
+        )
+        ```
+        """
+        client = self.http(role)
+        decoded: list[Any] = []
+
+        async def attempt() -> httpx.Response:
+            response = await client.request(method, path, **kwargs)
+            if response.is_success:
+                decoded[:] = [read_json(response, shape)]
+            return response
+
+        response = await send_with_retry(self.config.retry, attempt, idempotent=idempotent)
+        if not response.is_success:
+            raise api_error(response)
+        return decoded[0]
+
     async def session_info(self) -> SessionInfo:
         """The bot's own account (id, username, display name)."""
-        response = await self.request("pod", "GET", "/pod/v2/sessioninfo")
-        return parse_session_info(response)
+        info: SessionInfo = await self.request_json(
+            "pod", "GET", "/pod/v2/sessioninfo", shape=SessionInfo.from_json
+        )
+        return info
 
     @asynccontextmanager
     async def _lifespan(self) -> AsyncIterator[None]:

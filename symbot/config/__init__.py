@@ -22,10 +22,19 @@ from symbot.config._credentials import (
 from symbot.config._loading import CONFIG_KEYS, ConfigKey
 from symbot.config._model import BotConfig
 from symbot.config._retry import RetryPolicy
-from symbot.config._sections import ROLES, BotSettings, DatafeedConfig, Role, Timeouts
+from symbot.config._sections import (
+    DEFAULT_MAX_ANSWER_BYTES,
+    ROLES,
+    BotSettings,
+    DatafeedConfig,
+    Limits,
+    Role,
+    Timeouts,
+)
 
 __all__ = [
     "CONFIG_KEYS",
+    "DEFAULT_MAX_ANSWER_BYTES",
     "MAX_JWT_LIFETIME",
     "ROLES",
     "AppAuth",
@@ -36,6 +45,7 @@ __all__ = [
     "Credentials",
     "DatafeedConfig",
     "KeySource",
+    "Limits",
     "RetryPolicy",
     "Role",
     "RsaJwtAuth",

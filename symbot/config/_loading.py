@@ -21,7 +21,7 @@ from attrs import fields, frozen
 from symbot.config._credentials import AppAuth, CertificateAuth, RsaJwtAuth, is_path_text
 from symbot.config._environment import env_value, secret_from_env
 from symbot.config._retry import RetryPolicy
-from symbot.config._sections import ROLES, BotSettings, DatafeedConfig, Timeouts
+from symbot.config._sections import ROLES, BotSettings, DatafeedConfig, Limits, Timeouts
 from symbot.errors import ConfigError
 
 __all__ = ["CONFIG_KEYS", "ConfigKey", "describe", "load_env", "load_file"]
@@ -222,6 +222,10 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
             "multiplier": ("float", "Backoff growth per attempt"),
             "jitter": ("float", "Random fraction taken off each backoff"),
             "max_attempts": ("int?", "Attempts per HTTP call (0 = forever)"),
+            "max_retry_after": (
+                "float?",
+                "Longest wait a server's Retry-After may impose (s); none = retry.maximum",
+            ),
         },
     ),
     *_section(
@@ -246,6 +250,11 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
             "stop_timeout": ("float", "Seconds handlers get to finish on stop"),
             "send_rate_per_stream": ("float?", "Max messages/s into one stream"),
         },
+    ),
+    *_section(
+        "limits",
+        Limits,
+        {"max_answer_bytes": ("int", "Largest answer body read, after decompression (bytes)")},
     ),
 )
 _BY_KEY = {k.key: k for k in CONFIG_KEYS}
@@ -363,6 +372,7 @@ def build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -
         "retry": RetryPolicy(**section("retry")),
         "datafeed": DatafeedConfig(**section("datafeed")),
         "bot": BotSettings(**section("bot")),
+        "limits": Limits(**section("limits")),
     }
 
 

@@ -25,6 +25,7 @@ from symbot.config._sections import (
     ROLES,
     BotSettings,
     DatafeedConfig,
+    Limits,
     Role,
     Timeouts,
 )
@@ -194,6 +195,7 @@ class BotConfig:
     refresh_jitter: float = field(default=0.1, validator=fraction("refresh_jitter", "0.1"))
     datafeed: DatafeedConfig = field(factory=DatafeedConfig, validator=_check_datafeed)
     bot: BotSettings = field(factory=BotSettings, validator=_section("bot", BotSettings))
+    limits: Limits = field(factory=Limits, validator=_section("limits", Limits))
 
     def url(self, role: Role) -> str:
         """The base URL of `role`."""

@@ -32,6 +32,10 @@ class RetryPolicy:
     shortened by a random fraction of up to `jitter` (so many clients do not retry in step),
     and never shorter than a server's `Retry-After`. `max_attempts=None` retries forever
     (the datafeed loop); HTTP calls use the finite default.
+
+    `max_retry_after` caps how long a server's `Retry-After` may make symbot wait (None: as
+    long as `maximum`): a server (or a proxy) asking for a billion seconds must not stall a
+    bot for good. `retry_after_cap` is the cap in effect.
     """
 
     initial: float = field(default=0.5, validator=seconds("retry.initial"))
@@ -39,6 +43,12 @@ class RetryPolicy:
     multiplier: float = field(default=2.0, validator=at_least("retry.multiplier", 1, strict=False))
     jitter: float = field(default=0.5, validator=fraction("retry.jitter", "0.5"))
     max_attempts: int | None = field(default=5, validator=_check_attempts)
+    max_retry_after: float | None = field(default=None, validator=seconds("retry.max_retry_after"))
+
+    @property
+    def retry_after_cap(self) -> float:
+        """The longest wait a `Retry-After` may impose, in seconds."""
+        return self.maximum if self.max_retry_after is None else self.max_retry_after
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""

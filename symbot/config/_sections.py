@@ -13,7 +13,16 @@ from attrs import field, frozen
 from symbot.config._checks import at_least, boolean, integer_at_least, seconds
 from symbot.errors import ConfigError
 
-__all__ = ["MAX_TAG_LENGTH", "ROLES", "BotSettings", "DatafeedConfig", "Role", "Timeouts"]
+__all__ = [
+    "DEFAULT_MAX_ANSWER_BYTES",
+    "MAX_TAG_LENGTH",
+    "ROLES",
+    "BotSettings",
+    "DatafeedConfig",
+    "Limits",
+    "Role",
+    "Timeouts",
+]
 
 Role = Literal["pod", "agent", "key_manager", "session_auth"]
 ROLES: tuple[Role, ...] = ("pod", "agent", "key_manager", "session_auth")
@@ -73,6 +82,28 @@ class DatafeedConfig:
 
     def tag_for(self, username: str) -> str:
         return self.tag or f"symbot-{username}"
+
+
+DEFAULT_MAX_ANSWER_BYTES = 32 * 1024 * 1024
+"""32 MiB. The largest answer symbot reads is a datafeed batch. A Symphony message holds at
+most 81,130 characters of content and 40 entities; as a V4Event, its PresentationML and its
+EntityJSON JSON-escaped, the largest takes about 300 KB. 32 MiB holds a hundred of those, a
+full read of the largest messages, with room to spare, while a bot's memory stays safe."""
+
+
+@frozen(kw_only=True)
+class Limits:
+    """Bounds on what symbot accepts from the network.
+
+    `max_answer_bytes` caps the body of every successful answer, after decompression; a
+    larger one is a malformed answer (`symbot.errors.MalformedAnswerError`), retried like a
+    5xx, and symbot stops reading it at the cap. Error answers are only read for their
+    message: their first 64 KiB."""
+
+    max_answer_bytes: int = field(
+        default=DEFAULT_MAX_ANSWER_BYTES,
+        validator=integer_at_least("limits.max_answer_bytes", 65_536),
+    )
 
 
 @frozen(kw_only=True)

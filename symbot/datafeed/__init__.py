@@ -35,7 +35,8 @@ from symbot.datafeed._events import (
     UserRequestedToJoinRoomEvent,
     parse_event,
 )
-from symbot.datafeed._loop import Batch, DatafeedLoop, FeedStats, MalformedEvent, parse_read_body
+from symbot.datafeed._loop import Batch, DatafeedLoop, FeedStats
+from symbot.datafeed._read import MalformedEvent, parse_read_body
 
 __all__ = [
     "EVENT_CLASSES",

@@ -11,8 +11,10 @@ The contract (at-least-once, nothing lost; docs/architecture.md):
 - 400/404 on read → the feed is gone: create a new one, reset the ackId to "".
   401 (after the auth flow's own replay) → refresh the session and retry.
   403 → too many feeds: delete the ones that are not ours, retry.
-  5xx, 429, timeouts, dropped connections, TLS errors, unparseable bodies → backoff with jitter
-  (`Retry-After` honoured), by default forever. The loop never dies of the network; only an
+  5xx, 429, timeouts, dropped connections, TLS errors, malformed answers (too large, not
+  JSON, too deep, `null` where a list belongs: `symbot.errors.MalformedAnswerError`) →
+  backoff with jitter (`Retry-After` honoured, up to `retry.max_retry_after`), by default
+  forever. The loop never dies of the network; only an
   `AuthenticationError` (the credentials were refused: configuration) ends it.
 - `stop()` cancels a pending long-poll or backoff at once (nothing is lost: a cancelled
   read takes no events), and lets the batch being handled finish, up to a deadline.
@@ -27,12 +29,10 @@ by the read that followed it.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import anyio
@@ -40,16 +40,23 @@ import httpx
 from attrs import define, frozen
 
 from symbot.config import RetryPolicy
-from symbot.errors import AuthenticationError, SymbotError, redact
+from symbot.datafeed._read import parse_read_body
+from symbot.errors import AuthenticationError, MalformedAnswerError, SymbotError
 from symbot.transport import (
+    JsonError,
+    as_list,
+    as_object,
     error_detail,
     is_transient_status,
-    retry_after_seconds,
-    tls_refusal,
+    malformed,
+    read_error_body,
+    read_json,
+    retry_after,
     tls_refused,
+    tls_verdict,
 )
 
-__all__ = ["Batch", "DatafeedLoop", "FeedStats", "MalformedEvent", "parse_read_body"]
+__all__ = ["Batch", "DatafeedLoop", "FeedStats"]
 
 logger = logging.getLogger("symbot.datafeed")
 
@@ -57,18 +64,7 @@ BatchHandler = Callable[[Sequence[object]], Awaitable[bool]]
 """Handles one batch of raw events; True when every event was handled (ack it)."""
 
 FOREVER = RetryPolicy(max_attempts=None)
-
-
-@frozen
-class MalformedEvent:
-    """A fragment of a read response that is not valid JSON, kept so it can be logged."""
-
-    text: str
-
-    @property
-    def event_id(self) -> str | None:
-        found = re.search(r'"id"\s*:\s*"([^"\\]{1,200})"', self.text)
-        return found.group(1) if found else None
+T = TypeVar("T")
 
 
 @frozen
@@ -211,15 +207,15 @@ class DatafeedLoop:
         while True:
             try:
                 listed = await self._call("GET", "/agent/v5/datafeeds", params={"tag": self.tag})
-                feeds = listed.json() if listed.status_code == 200 else None
-                if isinstance(feeds, list) and feeds and isinstance(feeds[0], dict):
-                    self._use_feed(str(feeds[0]["id"]), reused=True)
-                    return
+                if listed.status_code == 200:
+                    feeds = _decode(listed, _feed_ids)
+                    if feeds:
+                        self._use_feed(feeds[0], reused=True)
+                        return
                 await self._create_feed()
                 return
-            except (_ReadFailed, ValueError, KeyError, TypeError) as failure:
-                retry_after = failure.retry_after if isinstance(failure, _ReadFailed) else None
-                await self._backoff(f"opening the datafeed failed: {failure!r}", retry_after)
+            except _ReadFailed as failure:
+                await self._backoff(f"opening the datafeed failed: {failure}", failure.retry_after)
 
     async def _create_feed(self) -> None:
         response = await self._call(
@@ -231,8 +227,9 @@ class DatafeedLoop:
             await self._delete_stale_feeds()
             raise _ReadFailed("403 too many datafeeds")
         if response.status_code not in (200, 201):
-            raise _ReadFailed(f"datafeed create answered {response.status_code}")
-        self._use_feed(str(response.json()["id"]), reused=False)
+            said = read_error_body(response).message
+            raise _ReadFailed(f"datafeed create answered {response.status_code}: {said}")
+        self._use_feed(_decode(response, _feed_id), reused=False)
 
     def _use_feed(self, feed_id: str, *, reused: bool) -> None:
         self.feed_id = feed_id
@@ -252,8 +249,7 @@ class DatafeedLoop:
             logger.warning("the agent refuses more datafeeds; delete stale ones (see the 403)")
             return
         response = await self._call("GET", "/agent/v5/datafeeds")
-        feeds = response.json() if response.status_code == 200 else []
-        listed = [str(feed.get("id")) for feed in feeds if isinstance(feed, dict)]
+        listed = _decode(response, _feed_ids) if response.status_code == 200 else []
         stale = [feed_id for feed_id in listed if feed_id != self.feed_id]
         logger.warning(
             "the agent refuses more datafeeds for this account; deleting %d stale feed(s)",
@@ -283,16 +279,19 @@ class DatafeedLoop:
                     f"{self._agent.base_url} may be unreachable or slow"
                 )
             if response.status_code in (400, 404):
-                raise _FeedGone(f"{response.status_code}: {_server_message(response)}")
+                raise _FeedGone(f"{response.status_code}: {read_error_body(response).message}")
             if response.status_code == 403:
                 await self._delete_stale_feeds()
                 raise _ReadFailed("403 too many datafeeds")
             if response.status_code != 200:
                 raise _ReadFailed(
-                    f"status {response.status_code}: {_server_message(response)}",
-                    retry_after_seconds(response),
+                    f"status {response.status_code}: {read_error_body(response).message}",
+                    retry_after(response, self._retry),
                 )
-            events, ack_id = parse_read_body(response.content)
+            try:
+                events, ack_id = parse_read_body(response.content)
+            except JsonError as exc:
+                raise _ReadFailed(str(malformed(response, exc.kind, exc.detail))) from None
         except _FeedGone as gone:
             logger.warning("datafeed %s is gone (%s); creating a new one", self.feed_id, gone)
             self.feed_id = None
@@ -303,10 +302,9 @@ class DatafeedLoop:
             else:
                 self._failures = 1
             return None
-        except (_ReadFailed, ValueError) as failure:
+        except _ReadFailed as failure:
             self.stats.failed_reads += 1
-            retry_after = failure.retry_after if isinstance(failure, _ReadFailed) else None
-            await self._backoff(f"datafeed read failed: {failure}", retry_after)
+            await self._backoff(f"datafeed read failed: {failure}", failure.retry_after)
             return None
         self._failures = 0
         return Batch(tuple(events), ack_id)
@@ -335,11 +333,14 @@ class DatafeedLoop:
         except (httpx.HTTPError, ssl.SSLError) as exc:
             # httpx on asyncio lets a TLS error met while reading a response (an alert, a
             # record that is not TLS) escape raw; on trio it is a ReadError. Network trouble.
-            refusal = tls_refusal(exc)
-            what = tls_refused(refusal.reason) if refusal is not None else error_detail(exc)
+            verdict = tls_verdict(exc)
+            url = self._agent.base_url.join(path)
+            what = tls_refused(verdict, url) if verdict is not None else error_detail(exc)
             raise _ReadFailed(f"{method} {path}: {what}") from exc
         except AuthenticationError:
             raise
+        except MalformedAnswerError as exc:  # the guard refused the body (too large, ...)
+            raise _ReadFailed(str(exc)) from exc
         except SymbotError as exc:  # a re-login inside the auth flow hit the network
             raise _ReadFailed(f"{method} {path}: {exc}") from exc
         if response.status_code == 401:
@@ -353,9 +354,10 @@ class DatafeedLoop:
                 raise _ReadFailed(f"re-login failed: {exc}") from exc
             raise _ReadFailed("401 unauthorized")
         if is_transient_status(response.status_code):
+            said = read_error_body(response).message
             raise _ReadFailed(
-                f"{method} {path} answered {response.status_code}: {_server_message(response)}",
-                retry_after_seconds(response),
+                f"{method} {path} answered {response.status_code}: {said}",
+                retry_after(response, self._retry),
             )
         return response
 
@@ -368,83 +370,22 @@ class DatafeedLoop:
         await anyio.sleep(delay)
 
 
-def _server_message(response: httpx.Response) -> str:
+def _decode(response: httpx.Response, shape: Callable[[Any], T]) -> T:
+    """`read_json(response, shape)`, a malformed answer becoming a `_ReadFailed`."""
     try:
-        payload = response.json()
-    except ValueError:
-        return redact(response.text[:200])
-    if isinstance(payload, dict) and isinstance(payload.get("message"), str):
-        return redact(payload["message"])
-    return redact(response.text[:200])
+        return read_json(response, shape)
+    except MalformedAnswerError as exc:
+        raise _ReadFailed(str(exc)) from None
 
 
-_ACK_TAIL = re.compile(r'"ackId"\s*:\s*("(?:[^"\\]|\\.)*")\s*}\s*$')
+def _feed_id(value: Any) -> str:
+    """The id of a `V5Datafeed` object."""
+    feed_id = as_object(value).get("id")
+    if not isinstance(feed_id, str) or not feed_id or len(feed_id) > 1000:
+        raise JsonError("unexpected shape", "a datafeed without a string id")
+    return feed_id
 
 
-def parse_read_body(body: bytes) -> tuple[list[object], str]:
-    """The events and ackId of a V5EventList body.
-
-    A body that is not valid JSON because one event in it is broken is salvaged: the ackId
-    is read from the end, every well-formed event is kept, and each broken fragment becomes
-    a `MalformedEvent` (which the dispatcher logs and skips). Without this, one bad event
-    would make its whole batch unreadable and unacknowledgeable, forever. ValueError when
-    even the ackId cannot be found.
-    """
-    text = body.decode("utf-8", errors="replace")
-    try:
-        payload = json.loads(text)
-    except (ValueError, RecursionError):  # json recurses: ~1,000 levels deep is an error too
-        return _salvage(text)
-    if not isinstance(payload, dict) or not isinstance(payload.get("ackId"), str):
-        raise ValueError("datafeed read answered a body without an ackId")
-    events = payload.get("events") or []
-    if not isinstance(events, list):
-        raise ValueError("datafeed read answered 'events' that is not a list")
-    return events, payload["ackId"]
-
-
-def _salvage(text: str) -> tuple[list[object], str]:
-    tail = _ACK_TAIL.search(text)
-    start = text.find("[", text.find('"events"'))
-    if tail is None or start < 0:
-        raise ValueError("datafeed read answered a body that is not JSON and has no ackId")
-    ack_id: str = json.loads(tail.group(1))
-    region = text[start + 1 : tail.start()].rstrip().rstrip(",").rstrip()
-    region = region.removesuffix("]")
-    events: list[object] = []
-    pos = 0
-    while True:
-        while pos < len(region) and region[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= len(region):
-            return events, ack_id
-        decoded = _decode_at(region, pos)
-        if decoded is not None:
-            events.append(decoded[0])
-            pos = decoded[1]
-            continue
-        # A broken fragment: it runs until the next "," + "{" where a whole event decodes.
-        end = pos
-        while True:
-            end = region.find("{", end + 1)
-            if end < 0:
-                end = len(region)
-                break
-            if region[:end].rstrip().endswith(",") and _decode_at(region, end) is not None:
-                break
-        events.append(MalformedEvent(region[pos:end].strip().rstrip(",")))
-        pos = end
-
-
-def _decode_at(text: str, pos: int) -> tuple[object, int] | None:
-    """The JSON value starting at `pos` and where it ends, if it is followed by a "," or
-    nothing; else None."""
-    try:
-        value, end = _DECODER.raw_decode(text, pos)
-    except (ValueError, RecursionError):
-        return None
-    after = text[end:].lstrip()
-    return (value, end) if not after or after.startswith(",") else None
-
-
-_DECODER = json.JSONDecoder()
+def _feed_ids(value: Any) -> list[str]:
+    """The ids of a list of `V5Datafeed` objects."""
+    return [_feed_id(feed) for feed in as_list(value)]

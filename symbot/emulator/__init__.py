@@ -27,11 +27,13 @@ from symbot.emulator._ca import IssuedCertificate
 from symbot.emulator._clock import EmulatorClock
 from symbot.emulator._config_files import emulator_config_toml
 from symbot.emulator._core import Emulator
+from symbot.emulator._faults import Body
 from symbot.emulator._feeds import FeedInfo
 from symbot.emulator._streams import SentMessage, StoredAttachment
 from symbot.emulator._users import EmulatedUser
 
 __all__ = [
+    "Body",
     "Counters",
     "EmulatedApp",
     "EmulatedUser",

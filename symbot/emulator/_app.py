@@ -40,7 +40,7 @@ from attrs import define, field, frozen
 
 from symbot.emulator._asgi import DropConnection, Receive, Scope, Send
 from symbot.emulator._clock import EmulatorClock
-from symbot.emulator._faults import FaultInjector
+from symbot.emulator._faults import FaultInjector, InjectedAnswer
 from symbot.emulator._feeds import FeedCounters
 from symbot.emulator._http import Request, Response, Route, error, match_route, read_request
 from symbot.emulator._tokens import TokenKind, TokenStore
@@ -161,16 +161,19 @@ class EmulatorApp:
         response = await self.handle(request)
         if response.status == 401:
             self.counters.unauthorized += 1
+        dated = any(name.lower() == "date" for name, _ in response.headers)  # a fault's own
+        date = () if dated else (("date", self.clock.http_date()),)
         try:
-            await response.send(send, extra_headers=(("date", self.clock.http_date()),))
+            await response.send(send, extra_headers=date)
         except OSError:  # ASGI 2.4: the connection closed before the answer was written
             response.undelivered()
         except BaseException:
             response.undelivered()
             raise
 
-    async def handle(self, request: Request) -> Response:
-        """The response to `request`; raises DropConnection for an injected drop."""
+    async def handle(self, request: Request) -> Response | InjectedAnswer:
+        """The response to `request` (an `InjectedAnswer` when a fault rule fires); raises
+        DropConnection for an injected drop."""
         self.counters.requests += 1
         self.received.append(
             ReceivedRequest(request.method, request.path, received_at=anyio.current_time())
@@ -222,7 +225,9 @@ class EmulatorApp:
             km_user = self.tokens.check(request.header("keyManagerToken"), TokenKind.KEY_MANAGER)
             if km_user is None:
                 return error(
-                    401, "Invalid key manager token: keyManagerToken missing, expired or revoked"
+                    401,
+                    "Invalid key manager token (the keyManagerToken header is missing, "
+                    "expired or revoked)",
                 )
             if km_user != session_user:
                 return error(401, "sessionToken and keyManagerToken belong to different users")

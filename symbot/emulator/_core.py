@@ -34,7 +34,7 @@ from symbot.emulator._ca import CertificateAuthority, IssuedCertificate
 from symbot.emulator._clock import EmulatorClock
 from symbot.emulator._config_files import emulator_config_toml
 from symbot.emulator._directory import UserDirectory
-from symbot.emulator._faults import FaultInjector
+from symbot.emulator._faults import Body, FaultInjector
 from symbot.emulator._feeds import FeedInfo, FeedStore
 from symbot.emulator._message_ops import MessageOperations
 from symbot.emulator._message_routes import message_routes
@@ -308,16 +308,26 @@ class Emulator(AppControls, AsyncResource):
         delay: float = 0.0,
         drop: bool = False,
         count: int = 1,
-        retry_after: float | None = None,
+        retry_after: float | str | None = None,
         method: str | None = None,
         probability: float | None = None,
+        body: bytes | str | Body | None = None,
+        content_type: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        truncate: int | None = None,
+        chunked: bool = False,
         message: str | None = None,
     ) -> None:
         """Make the next `count` requests whose path matches `path` (`re.match`: a plain path
         is a prefix) fail: `delay` seconds first, then `status` (with `Retry-After` if given,
         saying `message` if given) or a dropped connection. With `probability`, each matching
-        request fails with that probability until `clear_faults()`. See
-        symbot.emulator._faults."""
+        request fails with that probability until `clear_faults()`.
+
+        As a hostile server: `body` answers anything (bytes, text, or a `Body` made chunk by
+        chunk, e.g. `Body(repeat=b"[", times=200_000)`), with status 200 unless `status` says
+        otherwise; `content_type` ("" for none), raw `headers` (`[("Retry-After", "inf")]`),
+        `truncate=n` (announce the whole length, send `n` bytes, close) and `chunked=True`
+        (no Content-Length). See `symbot.emulator.Body`."""
         self._faults.add(
             path,
             status=status,
@@ -327,6 +337,11 @@ class Emulator(AppControls, AsyncResource):
             retry_after=retry_after,
             method=method,
             probability=probability,
+            body=body,
+            content_type=content_type,
+            headers=headers,
+            truncate=truncate,
+            chunked=chunked,
             message=message,
         )
 

@@ -19,6 +19,8 @@ May import: `symbot.client`, `symbot.messages`, `symbot.datafeed` (types), `symb
 
 from __future__ import annotations
 
+import httpx
+
 from symbot.client import SymphonyClient
 from symbot.services._calls import url_safe_id
 from symbot.services._messages import MAX_ATTACHMENT_BYTES, Messages, Suppression, Upload
@@ -52,9 +54,10 @@ __all__ = [
 
 
 class Services:
-    """The services of one client, built together (a bot builds one when it starts)."""
+    """The services of one client, built together (a bot builds one when it starts). `auth`
+    replaces the client's own tokens (an app acting for a user: `symbot.apps.OboUser`)."""
 
-    def __init__(self, client: SymphonyClient) -> None:
-        self.users = Users(client)
-        self.streams = Streams(client)
-        self.messages = Messages(client)
+    def __init__(self, client: SymphonyClient, *, auth: httpx.Auth | None = None) -> None:
+        self.users = Users(client, auth=auth)
+        self.streams = Streams(client, auth=auth)
+        self.messages = Messages(client, auth=auth)

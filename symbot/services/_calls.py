@@ -1,22 +1,23 @@
-"""How every service talks to Symphony: one request path, one bounded reader, one error policy.
+"""How every service talks to Symphony: one request path, one error policy.
 
 `Calls(client).json(...)` sends through the client's authenticated pod or agent client (tokens,
-single-flight refresh on 401, the retry policy), reads the answer as a stream up to a size cap,
-decodes it (the only place services decode JSON), checks its top-level type and turns refusals
-into errors that name what the call was about:
+single-flight refresh on 401, the retry policy); the transport reads every answer within its
+size limit (`symbot.transport.AnswerGuard`, `limits.max_answer_bytes`, or a call's own
+`max_bytes`); `decode` is the services' way into the one JSON reader
+(`symbot.transport.read_json`: bounded depth, never a `RecursionError`), handing the value to
+a field-by-field reader. Refusals become errors that name what the call was about:
 
 - 404, a 204 ("nothing") to a lookup of one object, a 400 to a lookup by id → `NotFoundError`
   ("no such stream 'abc'");
 - 403 → `ForbiddenError` ("the bot is not a member, or not entitled");
 - anything else ≥ 400 → `ApiError` and its subclasses (`symbot.client.api_error`);
 - an answer too large, not JSON, nested beyond reason, of the wrong shape, or with a field of
-  the wrong type → `ApiError` saying "malformed answer" and where.
+  the wrong type → `MalformedAnswerError` (an `ApiError`) saying what and where; a call that
+  may run twice retries it like a 5xx first.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -26,18 +27,12 @@ import httpx
 from symbot._fields import FieldError, describe
 from symbot.client import SymphonyClient, api_error
 from symbot.config import Role
-from symbot.errors import ApiError, ForbiddenError, NotFoundError
-from symbot.transport import send_with_retry
+from symbot.errors import ApiError, ForbiddenError, MalformedAnswerError, NotFoundError
+from symbot.transport import ANSWER_LIMIT, JsonError, read_json, send_with_retry
 
-__all__ = ["MAX_ANSWER_BYTES", "Calls", "decode", "expect", "malformed", "url_safe_id"]
-
-logger = logging.getLogger("symbot.services")
-
-MAX_ANSWER_BYTES = 32 * 1024 * 1024
-"""The largest JSON answer a service reads (a page of 500 long messages fits many times)."""
+__all__ = ["Calls", "decode", "expect", "url_safe_id"]
 
 _T = TypeVar("_T")
-_DROPPED_HEADERS = frozenset(("content-encoding", "content-length", "transfer-encoding"))
 
 
 def url_safe_id(identifier: str) -> str:
@@ -48,20 +43,13 @@ def url_safe_id(identifier: str) -> str:
     return quote(identifier.replace("+", "-").replace("/", "_").rstrip("="), safe="")
 
 
-def malformed(response: httpx.Response, problem: str) -> ApiError:
-    """The error for an answer that cannot be used (logged once here, at WARNING)."""
-    request = response.request
-    logger.warning("malformed answer from %s %s: %s", request.method, request.url.path, problem)
-    return ApiError(
-        request.method, str(request.url), response.status_code, f"malformed answer: {problem}"
-    )
-
-
 class Calls:
-    """The HTTP side of the services, for one `SymphonyClient`; see the module docstring."""
+    """The HTTP side of the services, for one `SymphonyClient`; see the module docstring.
+    `auth` replaces the client's own tokens: an app acting for a user (`symbot.apps`)."""
 
-    def __init__(self, client: SymphonyClient) -> None:
+    def __init__(self, client: SymphonyClient, *, auth: httpx.Auth | None = None) -> None:
         self.client = client
+        self._auth = auth
 
     async def send(
         self,
@@ -72,19 +60,54 @@ class Calls:
         subject: str,
         lookup: bool = False,
         idempotent: bool = True,
-        max_bytes: int = MAX_ANSWER_BYTES,
+        max_bytes: int | None = None,
         **kwargs: Any,
     ) -> httpx.Response | None:
-        """The answer to `method path` (body read, at most `max_bytes`), or None for a 204
-        that is not an error. `subject` names what the call is about, for errors; `lookup`
-        marks a call that reads one object by id (see the module docstring)."""
+        """The answer to `method path` (body read, at most `max_bytes`: by default
+        `limits.max_answer_bytes`), or None for a 204 that is not an error. `subject` names
+        what the call is about, for errors; `lookup` marks a call that reads one object by id
+        (see the module docstring)."""
+        response, _ = await self._send(
+            role, method, path, None, idempotent=idempotent, max_bytes=max_bytes, **kwargs
+        )
+        return self._checked(response, subject=subject, lookup=lookup)
+
+    async def _send(
+        self,
+        role: Role,
+        method: str,
+        path: str,
+        read: Callable[[Any], _T] | None,
+        *,
+        idempotent: bool,
+        max_bytes: int | None,
+        **kwargs: Any,
+    ) -> tuple[httpx.Response, list[_T]]:
+        """The answer (with the retry policy) and, when `read` is given and the answer is a
+        2xx with content, what `decode` made of it: decoded within each attempt, so that a
+        malformed answer is retried like a 5xx."""
         http = self.client.http(role)
+        if max_bytes is not None:
+            kwargs["extensions"] = {**kwargs.get("extensions", {}), ANSWER_LIMIT: max_bytes}
+        decoded: list[_T] = []
+
+        if self._auth is not None:
+            kwargs["auth"] = self._auth
 
         async def attempt() -> httpx.Response:
-            request = http.build_request(method, path, **kwargs)
-            return await _read_bounded(http, request, max_bytes)
+            response = await http.request(method, path, **kwargs)
+            if read is not None and response.is_success and response.status_code != 204:
+                decoded[:] = [decode(response, read)]
+            return response
 
         response = await send_with_retry(self.client.config.retry, attempt, idempotent=idempotent)
+        return response, decoded
+
+    def _checked(
+        self, response: httpx.Response, *, subject: str, lookup: bool
+    ) -> httpx.Response | None:
+        """`response` if it is an answer, None for a 204 that is not an error; else the
+        error (see the module docstring)."""
         status = response.status_code
         if status == 204:
             if lookup:
@@ -114,14 +137,16 @@ class Calls:
         """`read(decoded JSON)` of the answer; `read` raises `FieldError` (from
         `symbot._fields`) for what it cannot use. A 204 gives `empty()` where the endpoint
         may answer "nothing" (a search, a listing); elsewhere it is a malformed answer."""
-        response = await self.send(
-            role, method, path, subject=subject, lookup=lookup, idempotent=idempotent, **kwargs
+        response, decoded = await self._send(
+            role, method, path, read, idempotent=idempotent, max_bytes=None, **kwargs
         )
-        if response is not None:
-            return decode(response, read)
+        if self._checked(response, subject=subject, lookup=lookup) is not None:
+            if not decoded:  # a 3xx: symbot follows no redirect
+                raise api_error(response)
+            return decoded[0]
         if empty is None:
             url = self.client.http(role).base_url.join(path)
-            raise ApiError(method, str(url), 204, "malformed answer: no content")
+            raise MalformedAnswerError(method, str(url), 204, "unexpected shape", "no content")
         return empty()
 
     def not_found(self, role: Role, method: str, path: str, subject: str) -> NotFoundError:
@@ -140,20 +165,19 @@ class Calls:
 
 
 def decode(response: httpx.Response, read: Callable[[Any], _T]) -> _T:
-    """The one JSON decoding of the services: the body (already bounded) as JSON, handed to
-    `read`; anything unusable is a "malformed answer" `ApiError`."""
-    try:
-        payload = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        raise malformed(response, "not JSON") from None
-    except RecursionError:
-        raise malformed(response, "JSON nested too deeply") from None
-    try:
-        return read(payload)
-    except FieldError as exc:
-        raise malformed(response, str(exc) or "unexpected shape") from None
-    except RecursionError:
-        raise malformed(response, "JSON nested too deeply") from None
+    """The services' way into the one JSON reader (`symbot.transport.read_json`): the body
+    (already bounded) as JSON, handed to `read`, whose `FieldError` says where the answer
+    is wrong; anything unusable is a `MalformedAnswerError`."""
+
+    def fields(payload: Any) -> _T:
+        try:
+            return read(payload)
+        except FieldError as exc:
+            raise JsonError("unexpected shape", str(exc) or "unexpected shape") from None
+        except RecursionError:  # a reader that walks what it was given
+            raise JsonError("too deep", "the answer nests too deeply to read") from None
+
+    return read_json(response, fields)
 
 
 def expect(kind: type[_T], payload: object, what: str = "the answer") -> _T:
@@ -162,23 +186,3 @@ def expect(kind: type[_T], payload: object, what: str = "the answer") -> _T:
         return payload
     expected = "an object" if kind is dict else "an array"
     raise FieldError(what, f"expected {expected}, got {describe(payload)}")
-
-
-async def _read_bounded(
-    http: httpx.AsyncClient, request: httpx.Request, max_bytes: int
-) -> httpx.Response:
-    """Send `request` and read its body as a stream, refusing more than `max_bytes` (after
-    decompression); the response returned holds the body read."""
-    response = await http.send(request, stream=True)
-    try:
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > max_bytes:
-                raise malformed(response, f"larger than {max_bytes} bytes; nothing more was read")
-    finally:
-        await response.aclose()
-    headers = [(k, v) for k, v in response.headers.multi_items() if k not in _DROPPED_HEADERS]
-    return httpx.Response(
-        response.status_code, headers=headers, content=bytes(body), request=request
-    )

@@ -34,10 +34,11 @@ from attrs import frozen
 
 from symbot._fields import FieldError, opt_bool, opt_int, req_str
 from symbot.client import SymphonyClient
-from symbot.errors import ApiError
+from symbot.errors import MalformedAnswerError
 from symbot.messages import Attachment, Message, parse_message, to_message_ml
-from symbot.services._calls import Calls, decode, expect, malformed, url_safe_id
+from symbot.services._calls import Calls, decode, expect, url_safe_id
 from symbot.services._paging import check_paging, since_pages
+from symbot.transport import malformed
 
 __all__ = ["MAX_ATTACHMENT_BYTES", "Messages", "Suppression", "Upload"]
 
@@ -119,8 +120,8 @@ class Messages:
     MAX_PAGE = 500
     """The largest page `GET /agent/v4/stream/{sid}/message` serves."""
 
-    def __init__(self, client: SymphonyClient) -> None:
-        self._calls = Calls(client)
+    def __init__(self, client: SymphonyClient, *, auth: httpx.Auth | None = None) -> None:
+        self._calls = Calls(client, auth=auth)
 
     async def get(self, message_id: str) -> Message:
         """The message `message_id`; `NotFoundError` if the agent has none (or the bot may
@@ -217,15 +218,17 @@ class Messages:
             fields.append(("data", (None, data if isinstance(data, str) else json.dumps(data))))
         fields += [(name, (None, value)) for name, value in (extra or {}).items()]
         fields += _file_parts(attachments)
-        response = await self._calls.send(
-            "agent", "POST", path, subject=subject, idempotent=False, files=fields
-        )
-        if response is None:
-            return None
         try:
-            return decode(response, _message)
-        except ApiError:
-            return None  # sent all the same; `malformed` logged why
+            response = await self._calls.send(
+                "agent", "POST", path, subject=subject, idempotent=False, files=fields
+            )
+            return None if response is None else decode(response, _message)
+        except MalformedAnswerError as exc:
+            if not httpx.URL(exc.url).path.endswith(path):
+                raise  # another call's answer (a login's): nothing was sent
+            # A 2xx whose body is bad: the message was sent all the same.
+            logger.warning("the message for %s was sent, but %s", subject, exc)
+            return None
 
     async def suppress(self, message_id: str) -> Suppression:
         """Hide message `message_id` from everyone (the bot's own messages, or any with the
@@ -282,7 +285,7 @@ def _base64_content(response: httpx.Response, max_bytes: int) -> bytes:
     try:
         content = base64.b64decode(b"".join(response.content.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise malformed(response, "the attachment is not base64-encoded") from None
+        raise malformed(response, "undecodable", "the attachment is not base64-encoded") from None
     if len(content) > max_bytes:
-        raise malformed(response, f"the attachment is larger than {max_bytes} bytes")
+        raise malformed(response, "too large", f"the attachment is larger than {max_bytes} bytes")
     return content

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, TypedDict, Unpack
 
+import httpx
 from attrs import frozen
 
 from symbot._fields import (
@@ -248,8 +249,8 @@ def _user_id(user_id: int) -> int:
 class Streams:
     """IMs, rooms and memberships, through `client` (see the module docstring)."""
 
-    def __init__(self, client: SymphonyClient) -> None:
-        self._calls = Calls(client)
+    def __init__(self, client: SymphonyClient, *, auth: httpx.Auth | None = None) -> None:
+        self._calls = Calls(client, auth=auth)
 
     async def create_im(self, *user_ids: int) -> str:
         """The stream id of the IM between the bot and `user_ids` (a MIM for several). The

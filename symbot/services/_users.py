@@ -19,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
+import httpx
 from attrs import frozen
 
 from symbot._fields import FieldError, opt_int, opt_objects, opt_str, opt_strs
@@ -122,8 +123,8 @@ def _user_ids(user_ids: Iterable[int]) -> list[int]:
 class Users:
     """User lookups and search on the pod, through `client` (see the module docstring)."""
 
-    def __init__(self, client: SymphonyClient) -> None:
-        self._calls = Calls(client)
+    def __init__(self, client: SymphonyClient, *, auth: httpx.Auth | None = None) -> None:
+        self._calls = Calls(client, auth=auth)
 
     async def _lookup(
         self, key: str, values: list[list[str]], local: bool, active: bool | None

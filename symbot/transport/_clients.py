@@ -3,9 +3,14 @@
 Every client it makes has the role's base URL, timeout, proxy and trust (the CA bundle, or
 a client certificate for certificate login), the in-process transport when one is given
 (the emulator), and a random `X-Trace-Id` per request (logged at DEBUG) for support
-correlation. It knows nothing of tokens: the authenticated clients for the pod and the
-agent are made with an `httpx.Auth` that `symbot.auth` provides. Leaving `async with`
-(or `aclose()`) closes every client it made.
+correlation. Every answer it receives is read through an `AnswerGuard`
+(`limits.max_answer_bytes`). It knows nothing of tokens: the authenticated clients for the
+pod and the agent are made with an `httpx.Auth` that `symbot.auth` provides. Leaving
+`async with` (or `aclose()`) closes every client it made.
+
+The proxy of a role is `proxies.<role>`, else `proxy`, else the environment's
+(`HTTPS_PROXY`, `ALL_PROXY`, ... unless `NO_PROXY` names the host), as httpx itself would
+choose: the guard wraps the transport, so symbot makes the transport and picks its proxy.
 """
 
 from __future__ import annotations
@@ -13,18 +18,19 @@ from __future__ import annotations
 import logging
 import secrets
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio
 import httpx
 
 from symbot._lifecycle import AsyncResource
 from symbot.config import BotConfig, RetryPolicy, Role
+from symbot.transport._guard import ACCEPT_ENCODING, AnswerGuard
 from symbot.transport._tls import ClientIdentity, tls_context
 
-__all__ = ["TRACE_HEADER", "Transport", "new_trace_id"]
+__all__ = ["TRACE_HEADER", "Transport", "environment_proxy", "new_trace_id"]
 
 logger = logging.getLogger("symbot.transport")
 
@@ -49,6 +55,21 @@ async def _on_response(response: httpx.Response) -> None:
         response.status_code,
         request.headers.get(TRACE_HEADER),
     )
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment (or, on macOS and Windows, the system) sets for `url`:
+    `HTTPS_PROXY`/`HTTP_PROXY` by scheme, else `ALL_PROXY`; none when `NO_PROXY` names
+    the host."""
+    proxies = urllib.request.getproxies()
+    target = httpx.URL(url)
+    host = f"{target.host}:{target.port}" if target.port else target.host
+    if urllib.request.proxy_bypass(host):
+        return None
+    proxy = proxies.get(target.scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 class Transport(AsyncResource):
@@ -99,18 +120,18 @@ class Transport(AsyncResource):
         verify: ssl.SSLContext | None = None,
     ) -> httpx.AsyncClient:
         """A new client for `role` (closed with this transport), with `auth` if given."""
-        options: dict[str, Any] = {}
-        if self._transport is not None:
-            options["transport"] = self._transport
-        else:
-            options["verify"] = verify or self._default_verify()
-            options["proxy"] = self.config.proxy_for(role)
+        base_url = self.config.url(role)
+        inner = self._transport or httpx.AsyncHTTPTransport(
+            verify=verify or self._default_verify(),
+            proxy=self.config.proxy_for(role) or environment_proxy(base_url),
+        )
         client = httpx.AsyncClient(
-            base_url=self.config.url(role),
+            base_url=base_url,
             auth=auth,
             timeout=self.config.timeouts.for_role(role),
+            headers={"Accept-Encoding": ACCEPT_ENCODING},
             event_hooks={"request": [_on_request], "response": [_on_response]},
-            **options,
+            transport=AnswerGuard(inner, max_bytes=self.config.limits.max_answer_bytes),
         )
         self._own.append(client)
         return client

@@ -15,7 +15,7 @@ from symbot.auth import CertificateAuth, KeyPair, provider_for
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig
 from symbot.emulator import Emulator
-from symbot.errors import AuthenticationError, TransportError
+from symbot.errors import AuthenticationError, NetworkError
 
 from .support import BOT, FAST_RETRY, served_transport
 
@@ -118,7 +118,7 @@ async def test_a_server_the_ca_bundle_does_not_trust_is_a_transport_error(
     cert, key = served.issue_certificate(BOT).write_pem(tmp_path)
     auth = CertificateAuth(certificate=cert, key=key)
     async with _client(served, auth, ca_bundle=None) as client:
-        with pytest.raises(TransportError, match="CA bundle"):
+        with pytest.raises(NetworkError, match="CA bundle"):
             await client.session.tokens()
 
 

@@ -10,7 +10,7 @@ import pytest
 from symbot.client import SymphonyClient
 from symbot.config import BotConfig, RetryPolicy, Timeouts
 from symbot.emulator import Emulator
-from symbot.errors import ApiError, ConfigError, RateLimitedError, TransportError
+from symbot.errors import ApiError, ConfigError, NetworkError, RateLimitedError
 
 from .support import BOT, FAST_RETRY, MakeClient
 
@@ -88,7 +88,7 @@ async def test_a_dropped_connection_is_retried_and_then_a_transport_error(
         emu.fault(FEEDS, drop=True, count=1)
         assert (await client.request("agent", "GET", FEEDS)).status_code == 200
         emu.fault(FEEDS, drop=True, count=100)
-        with pytest.raises(TransportError, match=r"GET .*/agent/v5/datafeeds.*3 attempt"):
+        with pytest.raises(NetworkError, match=r"GET .*/agent/v5/datafeeds.*3 attempt"):
             await client.request("agent", "GET", FEEDS)
 
 

@@ -13,7 +13,7 @@ import pytest
 from symbot.auth import KeyPair, RsaJwtAuth, RsaJwtLogin
 from symbot.config import RetryPolicy
 from symbot.emulator import Emulator
-from symbot.errors import ApiError, AuthenticationError, ConfigError, TransportError
+from symbot.errors import ApiError, AuthenticationError, ConfigError, NetworkError
 
 from .support import (
     BOT,
@@ -141,7 +141,7 @@ async def test_a_login_whose_connection_keeps_dropping_raises_transport_error(
 ) -> None:
     emu.fault(POD_LOGIN, drop=True, count=100)
     async with make_client(retry=RetryPolicy(initial=0.01, max_attempts=2)) as client:
-        with pytest.raises(TransportError, match=r"login/pubkey/authenticate.*2 attempt"):
+        with pytest.raises(NetworkError, match=r"login/pubkey/authenticate.*2 attempt"):
             await client.session.tokens()
 
 

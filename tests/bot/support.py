@@ -16,7 +16,8 @@ from symbot.datafeed import Event
 from symbot.emulator import Emulator
 from symbot.testing import in_process_config
 
-FAST_RETRY = RetryPolicy(initial=0.01, maximum=0.05, max_attempts=4)
+# Backoff in milliseconds; a server's Retry-After (tests send up to 0.2 s) honoured whole.
+FAST_RETRY = RetryPolicy(initial=0.01, maximum=0.05, max_attempts=4, max_retry_after=1.0)
 
 _ids = itertools.count(1)
 

@@ -16,8 +16,8 @@ from symbot.errors import (
     ApiError,
     ComplianceBlockedError,
     MessageRejectedError,
+    NetworkError,
     RateLimitedError,
-    TransportError,
 )
 from symbot.messages import bold, markup, mention
 from symbot.testing import BotHarness
@@ -97,7 +97,7 @@ async def test_429_retry_after_is_honoured_then_the_send_succeeds() -> None:
 
 @pytest.mark.parametrize(
     ("fault", "error"),
-    [({"status": 500}, ApiError), ({"status": 503}, ApiError), ({"drop": True}, TransportError)],
+    [({"status": 500}, ApiError), ({"status": 503}, ApiError), ({"drop": True}, NetworkError)],
     ids=["500", "503", "dropped"],
 )
 async def test_a_failure_that_may_have_posted_the_message_is_not_retried(
