@@ -305,6 +305,12 @@ def test_mentions_come_from_mention_entities_in_order_without_duplicates() -> No
     assert mentions_from_data(data) == (12, 7)
 
 
+def test_entity_json_nested_past_the_recursion_limit_is_empty_not_an_error() -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    msg = make_message(data=deep)
+    assert (msg.data, msg.mentions, msg.text) == ({}, (), "@Bot hi")
+
+
 @pytest.mark.parametrize(
     ("data", "parsed"),
     [
