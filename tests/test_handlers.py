@@ -23,7 +23,7 @@ from symbot.bot._handlers import (
 )
 from symbot.datafeed import Event, MessageSentEvent, UserJoinedRoomEvent, UserLeftRoomEvent
 from symbot.errors import CommandUsageError
-from symbot.messages import Message, Stream, User
+from symbot.messages import Message, Replier, Stream, User
 
 pytestmark = pytest.mark.anyio
 
@@ -45,6 +45,7 @@ def message_event(
     stream_type: str = "IM",
     sender: User = ALICE,
     mention_bot: bool = False,
+    replier: Replier | None = None,
 ) -> MessageSentEvent:
     body = (MENTION if mention_bot else "") + text.replace("\n", "<br/>")
     msg = Message(
@@ -54,6 +55,7 @@ def message_event(
         timestamp=1,
         presentation_ml=f'<div data-format="PresentationML" data-version="2.0">{body}</div>',
         data=MENTION_DATA if mention_bot else {},
+        replier=replier,
     )
     return MessageSentEvent(id="e1", type="MESSAGESENT", timestamp=1, message=msg)
 
@@ -346,14 +348,6 @@ def test_mention_required_in_rooms_gates_message_handlers_and_commands() -> None
     ]
 
 
-def test_the_bots_own_messages_reach_no_message_handler() -> None:
-    own = message_event("hello /status", sender=User(BOT, "helper"))
-    assert registry_of(contains_hello, status).match(own, CTX) == []
-    assert names(registry_of(contains_hello, ignore_own_messages=False).match(own, CTX)) == [
-        "contains_hello"
-    ]
-
-
 # --- commands -------------------------------------------------------------------------------
 
 
@@ -487,31 +481,12 @@ async def test_built_in_help_command_replies_the_help_text() -> None:
     async def replier(stream_id: str, message_ml: str, data: object) -> None:
         replies.append(message_ml)
 
-    [invocation] = registry.match(message_event("/help"), MatchContext(replier=replier))
+    [invocation] = registry.match(message_event("/help", replier=replier), CTX)
     await invocation()
     assert replies == [
         "<messageML>Commands:<br/>/status — Show the status.<br/>"
         "/help — Show the commands and how to use them.</messageML>"
     ]
-
-
-async def test_the_context_replier_is_bound_for_message_and_event_handlers() -> None:
-    @on_message()
-    async def any_text(msg: Message) -> bool:
-        return msg.can_reply
-
-    @on_event(MessageSentEvent)
-    async def raw(event: MessageSentEvent) -> bool:
-        return event.message.can_reply
-
-    async def replier(stream_id: str, message_ml: str, data: object) -> None: ...
-
-    registry = registry_of(any_text, raw)
-    bound = [
-        await inv() for inv in registry.match(message_event("x"), MatchContext(replier=replier))
-    ]
-    unbound = [await inv() for inv in registry.match(message_event("x"), CTX)]
-    assert (bound, unbound) == ([True, True], [False, False])
 
 
 async def test_optional_and_keyword_only_command_parameters() -> None:

@@ -66,10 +66,6 @@ class Tokens:
     expires_at: float | None = None
     obtained_at: float = field(factory=time.time)
 
-    def age(self, now: float | None = None) -> float:
-        """Seconds since these tokens were requested."""
-        return (time.time() if now is None else now) - self.obtained_at
-
 
 @runtime_checkable
 class AuthProvider(Protocol):

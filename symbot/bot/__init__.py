@@ -8,7 +8,8 @@
 - The outbox sends MessageML, paced per stream.
 
 May import: `symbot.apps` (`Bot.obo`), `symbot.services`, `symbot.datafeed`,
-`symbot.client`, `symbot.messages`, `symbot.auth` (types), `symbot.config`, `symbot.errors`.
+`symbot.client`, `symbot.messages`, `symbot.auth` (types), `symbot.config`, `symbot.errors`,
+`symbot._lifecycle`.
 """
 
 from symbot.bot._bot import Bot

@@ -35,22 +35,23 @@ import contextlib
 import functools
 import logging
 import signal
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, ClassVar, TypeVar
 
 import anyio
 import httpx
+from anyio.abc import TaskGroup
 from attrs import define, evolve
 
+from symbot._lifecycle import AsyncResource
 from symbot.apps import App, OboUser
 from symbot.auth import AuthProvider
-from symbot.bot._dispatch import Dispatcher, DispatchStats, HandlerCall, in_handler
+from symbot.bot._dispatch import Dispatcher, DispatchStats, HandlerCall, SeenEvents, in_handler
 from symbot.bot._handlers import HandlerSpec, Invocation, MatchContext, Registry, collect_specs
 from symbot.bot._outbox import Outbox
 from symbot.client import SessionInfo, SymphonyClient
-from symbot.config import BotConfig, DatafeedConfig
+from symbot.config import BotConfig
 from symbot.datafeed import DatafeedLoop, Event, FeedStats, parse_event
 from symbot.errors import CommandUsageError, ConfigError
 from symbot.messages import Message, to_message_ml
@@ -62,17 +63,10 @@ logger = logging.getLogger("symbot.bot")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_DEFAULT_VISIBILITY_TIMEOUT = DatafeedConfig().visibility_timeout
-
 
 class Bot:
     """A Symphony bot; see the module docstring. Not thread-safe; one `serve()` at a time,
     restartable after it returns."""
-
-    visibility_timeout: ClassVar[float] = _DEFAULT_VISIBILITY_TIMEOUT
-    """Deprecated: set `datafeed.visibility_timeout` in the configuration instead. A subclass
-    that still sets another value gets a DeprecationWarning, and its value is used unless the
-    configuration sets one of its own."""
 
     help_command: ClassVar[str | None] = "/help"
     """The built-in help command's name; None for no built-in help."""
@@ -82,16 +76,6 @@ class Bot:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.__symbot_specs__ = collect_specs(cls)
-        legacy = cls.__dict__.get("visibility_timeout", _DEFAULT_VISIBILITY_TIMEOUT)
-        if legacy != _DEFAULT_VISIBILITY_TIMEOUT:
-            warnings.warn(
-                f"{cls.__qualname__}.visibility_timeout is deprecated: set "
-                "datafeed.visibility_timeout in the configuration instead ([datafeed] in "
-                "symbot.toml, SYMBOT_DATAFEED_VISIBILITY_TIMEOUT, or "
-                "DatafeedConfig(visibility_timeout=...))",
-                DeprecationWarning,
-                stacklevel=2,
-            )
 
     def __init__(
         self,
@@ -103,43 +87,26 @@ class Bot:
         self.config = config
         self._provider = provider
         self._transport = transport
-        settings = config.bot
-        self.registry = Registry(
-            mention_required_in_rooms=settings.mention_required_in_rooms,
-            ignore_own_messages=settings.ignore_own_messages,
-        )
+        self.registry = Registry(mention_required_in_rooms=config.bot.mention_required_in_rooms)
         for name, spec in type(self).__symbot_specs__:
             self.registry.add(spec, getattr(self, name))
-        self.dispatcher = Dispatcher(
-            self._route,
-            on_error=self._report_error,
-            concurrency=settings.concurrency,
-            dedupe_size=max(1, settings.dedupe_cache_size),
-            ignore_own_events=settings.ignore_own_messages,
-            visibility_timeout=self._visibility_timeout(config),
-        )
         self.started = anyio.Event()
         """Set once the datafeed is open and the first read is going out."""
+        # What outlives one serving: counters, handled event ids, the feed and its position.
+        self._stats = DispatchStats()
+        self._seen = SeenEvents(max(1, config.bot.dedupe_cache_size))
         self.feed_stats = FeedStats()
         self._feed_position: tuple[str | None, str] = (None, "")
+        # What one serving holds (None when not serving).
         self._client: SymphonyClient | None = None
         self._app: App | None = None
         self._services: Services | None = None
         self._outbox: Outbox | None = None
         self._me: SessionInfo | None = None
-        self._context = MatchContext()
         self._loop: DatafeedLoop | None = None
         self._serve_scope: anyio.CancelScope | None = None
         self._stopped: anyio.Event | None = None
         self._stop_timeout: float | None = None
-
-    def _visibility_timeout(self, config: BotConfig) -> float:
-        """The configured value, or a (deprecated) class attribute's when only that is set."""
-        configured = config.datafeed.visibility_timeout
-        legacy = type(self).visibility_timeout
-        if configured == _DEFAULT_VISIBILITY_TIMEOUT and legacy != _DEFAULT_VISIBILITY_TIMEOUT:
-            return legacy
-        return configured
 
     # -- registration -------------------------------------------------------------------
 
@@ -175,8 +142,9 @@ class Bot:
 
     @property
     def stats(self) -> DispatchStats:
-        """Counters: events handled, duplicates dropped, handler errors, batches, ..."""
-        return self.dispatcher.stats
+        """Counters: events handled, duplicates dropped, handler errors, batches, ...; they
+        count from the bot's creation, across restarts."""
+        return self._stats
 
     @property
     def me(self) -> SessionInfo:
@@ -266,7 +234,6 @@ class Bot:
         if self._stopped is not None:
             raise RuntimeError("this bot is already serving; call stop() first")
         self._stopped = anyio.Event()
-        started = False
         try:
             with anyio.CancelScope() as self._serve_scope:
                 client = SymphonyClient(
@@ -275,14 +242,8 @@ class Bot:
                 app = App(self.config, transport=self._transport) if self.config.app else None
                 async with client, app if app is not None else contextlib.nullcontext():
                     self._client, self._app = client, app
-                    self._services = Services(client)
-                    try:
-                        await self._start(client)
-                        started = True
-                        await self._read_feed(client)
-                    finally:
-                        if started:
-                            await self._run_on_stop()
+                    self._services = services = Services(client)
+                    await self._serve_with(client, services)
         finally:
             self._client = self._app = self._outbox = self._loop = self._serve_scope = None
             self._services = None
@@ -292,28 +253,39 @@ class Bot:
             if self.started.is_set():
                 self.started = anyio.Event()
 
-    async def _start(self, client: SymphonyClient) -> None:
+    async def _serve_with(self, client: SymphonyClient, services: Services) -> None:
+        """Learn who the bot is, build what handles the events, and read the datafeed;
+        `on_stop` runs once `on_start` has."""
         info = await self.session_info()
-        self.dispatcher.own_user_id = info.user_id
-        self.dispatcher.limiter = anyio.CapacityLimiter(self.config.bot.concurrency)
-        rate = self.config.bot.send_rate_per_stream
-        self._outbox = Outbox(client, min_interval=1.0 / rate if rate else None)
-        self._context = MatchContext(
-            bot_user_id=info.user_id,
-            bot_display_name=info.display_name,
-            replier=self._outbox.send,
+        settings = self.config.bot
+        rate = settings.send_rate_per_stream
+        outbox = Outbox(services.messages, min_interval=1.0 / rate if rate else None)
+        self._outbox = outbox
+        context = MatchContext(bot_user_id=info.user_id, bot_display_name=info.display_name)
+        dispatcher = Dispatcher(
+            functools.partial(self._route, context),
+            on_error=self._report_error,
+            # Every message delivered to a handler can reply (`msg.reply()`): through this.
+            parse=functools.partial(parse_event, replier=outbox.send),
+            own_user_id=info.user_id if settings.ignore_own_messages else None,
+            limiter=anyio.CapacityLimiter(settings.concurrency),
+            seen=self._seen,
+            stats=self._stats,
+            visibility_timeout=self.config.datafeed.visibility_timeout,
         )
-        # Each message is built with the replier bound, so `msg.reply()` works in handlers.
-        self.dispatcher.parse = functools.partial(parse_event, replier=self._outbox.send)
         if self.help_command is not None:
             self.registry.add_help_command(self.help_command)
         await self.on_start()
+        try:
+            await self._read_feed(client, dispatcher)
+        finally:
+            await self._run_on_stop()
 
-    async def _read_feed(self, client: SymphonyClient) -> None:
+    async def _read_feed(self, client: SymphonyClient, dispatcher: Dispatcher) -> None:
         feed_config = self.config.datafeed
         loop = DatafeedLoop(
             client.agent,
-            handle_batch=self.dispatcher.dispatch,
+            handle_batch=dispatcher.dispatch,
             refresh_auth=client.session.refresh,
             tag=feed_config.tag_for(self.me.username),
             read_timeout=feed_config.read_timeout,
@@ -333,8 +305,7 @@ class Bot:
 
     async def _run_on_stop(self) -> None:
         timeout = self.config.bot.stop_timeout  # its own budget, whatever the drain got
-        with anyio.CancelScope(shield=True) as scope:
-            scope.deadline = anyio.current_time() + timeout
+        with anyio.move_on_after(timeout, shield=True) as scope:
             try:
                 await self.on_stop()
             except Exception:
@@ -366,26 +337,21 @@ class Bot:
         anyio.run(self._serve_until_signalled, backend=backend)
 
     async def _serve_until_signalled(self) -> None:
-        async with anyio.create_task_group() as tg:
-
-            async def watch_signals() -> None:
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    async for signum in signals:
-                        if self._stop_timeout is None:
-                            logger.info("%s received: stopping", signal.Signals(signum).name)
-                            tg.start_soon(self.stop)
-                        elif self._serve_scope is not None:
-                            logger.warning("second signal: stopping without draining")
-                            self._serve_scope.cancel()
-
-            tg.start_soon(watch_signals)
+        async with _OnSignals(self._on_signal):  # serve()'s own exception comes out as itself
             await self.serve()
-            tg.cancel_scope.cancel()
+
+    def _on_signal(self, signum: int, task_group: TaskGroup) -> None:
+        if self._stop_timeout is None:
+            logger.info("%s received: stopping", signal.Signals(signum).name)
+            task_group.start_soon(self.stop)
+        elif self._serve_scope is not None:
+            logger.warning("second signal: stopping without draining")
+            self._serve_scope.cancel()
 
     # -- dispatch glue --------------------------------------------------------------------
 
-    def _route(self, event: Event) -> Sequence[HandlerCall]:
-        found = self.registry.match(event, self._context)
+    def _route(self, context: MatchContext, event: Event) -> Sequence[HandlerCall]:
+        found = self.registry.match(event, context)
         for invocation in found:
             if invocation.usage_error is not None:
                 return [_UsageReply(i) if i.usage_error is not None else i for i in found]
@@ -393,6 +359,28 @@ class Bot:
 
     async def _report_error(self, exc: Exception, event: Event) -> None:
         await self.on_error(exc, event)
+
+
+class _OnSignals(AsyncResource):
+    """While entered, each SIGINT or SIGTERM calls `react(signal number, task group)`; the
+    task group is the watcher's, for what the reaction starts."""
+
+    def __init__(self, react: Callable[[int, TaskGroup], object]) -> None:
+        self._react = react
+
+    @asynccontextmanager
+    async def _lifespan(self) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(self._watch, task_group)
+            try:
+                yield
+            finally:
+                task_group.cancel_scope.cancel()
+
+    async def _watch(self, task_group: TaskGroup) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                self._react(signum, task_group)
 
 
 @define

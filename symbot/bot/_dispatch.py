@@ -13,7 +13,9 @@ The contract (per-stream order; docs/architecture.md):
 - Duplicate event ids are dropped (a re-queued batch, several instances on one feed). An
   id is remembered only once its event was handled, in a bounded LRU, so an event whose
   handler asked for redelivery comes back and is handled again.
-- The bot's own events are skipped (by default).
+- The bot's own events are skipped: those its user initiated (a message without an
+  initiator: that it sent), when the dispatcher is given the bot's user id. This is the one
+  place that filters them: handlers of every kind never see them.
 - A failing handler is isolated: logged at ERROR with its traceback, passed to `on_error`,
   and the event counts as handled (it would fail again). A handler raising `Redeliver`
   makes `dispatch` return False (do not acknowledge); the rest of that stream's events in
@@ -35,7 +37,7 @@ from typing import Protocol
 import anyio
 from attrs import define
 
-from symbot.datafeed import Event, MalformedEvent, parse_event
+from symbot.datafeed import Event, MalformedEvent, MessageSentEvent, parse_event
 from symbot.errors import EventParseError, Redeliver
 
 __all__ = ["DispatchStats", "Dispatcher", "HandlerCall", "SeenEvents", "in_handler"]
@@ -119,9 +121,14 @@ class SeenEvents:
 class Dispatcher:
     """Runs the handlers `route` picks for each event of a batch; see the module docstring.
 
-    `route(event)` returns the handler calls for one event (it must not raise; a router
-    error is logged and the event skipped). `on_error(exc, event)` hears of every handler
-    failure; its own failures are logged and swallowed.
+    Built complete, for one serving of a bot: `route(event)` returns the handler calls for one
+    event (it must not raise; a router error is logged and the event skipped);
+    `on_error(exc, event)` hears of every handler failure (its own failures are logged and
+    swallowed); `parse` turns a raw event into an `Event` (the bot's gives each message the
+    bot's replier); events initiated by `own_user_id` are skipped (None: none are);
+    `limiter` caps the handlers running at once; `seen` remembers the ids of handled events
+    and `stats` counts, both kept by the bot across restarts; a batch slower than
+    `visibility_timeout` seconds is warned of.
     """
 
     def __init__(
@@ -129,22 +136,21 @@ class Dispatcher:
         route: Router,
         *,
         on_error: ErrorHook,
-        concurrency: int = 64,
-        dedupe_size: int = 10_000,
-        ignore_own_events: bool = True,
-        visibility_timeout: float = 30.0,
         parse: Callable[[Mapping[str, object]], Event] = parse_event,
+        own_user_id: int | None = None,
+        limiter: anyio.CapacityLimiter | None = None,
+        seen: SeenEvents | None = None,
+        stats: DispatchStats | None = None,
+        visibility_timeout: float = 30.0,
     ) -> None:
         self._route = route
         self._on_error = on_error
-        self.parse = parse
-        """The event parser (`parse_event`); replaceable, e.g. to measure the rest."""
-        self.limiter = anyio.CapacityLimiter(concurrency)
-        self.seen = SeenEvents(dedupe_size)
-        self.ignore_own_events = ignore_own_events
-        self.visibility_timeout = visibility_timeout
-        self.own_user_id: int | None = None
-        self.stats = DispatchStats()
+        self._parse = parse
+        self._own_user_id = own_user_id
+        self._limiter = limiter if limiter is not None else anyio.CapacityLimiter(64)
+        self.seen = seen if seen is not None else SeenEvents(10_000)
+        self.stats = stats if stats is not None else DispatchStats()
+        self._visibility_timeout = visibility_timeout
 
     async def dispatch(self, raw_events: Sequence[object]) -> bool:
         """Handle a batch; True when it may be acknowledged (no handler asked for redelivery).
@@ -161,11 +167,11 @@ class Dispatcher:
                 await self._run_group(next(iter(groups.values())), outcome)
             finally:
                 _in_handler.reset(token)
-                self.limiter.release()
+                self._limiter.release()
         elif groups:
             await self._run_groups(deque(groups.values()), outcome)
         elapsed = anyio.current_time() - started
-        if elapsed > self.visibility_timeout:
+        if elapsed > self._visibility_timeout:
             self.stats.slow_batches += 1
             logger.warning(
                 "a batch of %d event(s) took %.1f s, longer than the %.0f s visibility "
@@ -174,7 +180,7 @@ class Dispatcher:
                 "hand their work off instead of blocking the stream",
                 len(raw_events),
                 elapsed,
-                self.visibility_timeout,
+                self._visibility_timeout,
             )
         return not outcome.redeliver
 
@@ -196,7 +202,7 @@ class Dispatcher:
                 while pending:
                     await self._run_group(pending.popleft(), outcome)
             finally:
-                self.limiter.release()
+                self._limiter.release()
 
         async with anyio.create_task_group() as workers:
             while pending:
@@ -207,9 +213,8 @@ class Dispatcher:
         """Parse, drop duplicates and own events, and group by stream, in order."""
         groups: dict[str | None, list[Event]] = {}
         batch_ids: set[str] = set()
-        seen, stats, parse = self.seen, self.stats, self.parse
+        seen, stats, parse, own_user_id = self.seen, self.stats, self._parse, self._own_user_id
         seen_ids = seen.ids
-        own_user_id = self.own_user_id if self.ignore_own_events else None
         for raw in raw_events:
             try:  # a plain dict is the usual case: no ABC check for it
                 event = parse(raw if type(raw) is dict else _mapping(raw))
@@ -225,6 +230,8 @@ class Dispatcher:
                 continue
             batch_ids.add(event_id)
             initiator = event.initiator
+            if initiator is None and type(event) is MessageSentEvent:
+                initiator = event.message.sender
             if initiator is not None and initiator.user_id == own_user_id:  # None: never
                 stats.own_events_ignored += 1
                 seen.add(event_id)
@@ -250,9 +257,9 @@ class Dispatcher:
     async def _acquire(self) -> None:
         """A slot of the limiter, without a scheduling round trip while one is free."""
         try:
-            self.limiter.acquire_nowait()
+            self._limiter.acquire_nowait()
         except anyio.WouldBlock:
-            await self.limiter.acquire()
+            await self._limiter.acquire()
 
     async def _run_group(self, events: list[Event], outcome: _Outcome) -> None:
         """The events of one stream in order (the caller holds a slot of the limiter);

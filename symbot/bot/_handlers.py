@@ -27,8 +27,7 @@ Rules:
   the command word or an alias (case-insensitive, whole word).
 - **Rooms.** With `Registry(mention_required_in_rooms=True)`, message handlers and commands
   fire in rooms (ROOM, MIM) only when the bot is mentioned; in IMs always. Event handlers are
-  not affected. Messages the bot sent itself never reach message handlers or commands
-  (`ignore_own_messages=True`, the default).
+  not affected. (The bot's own messages never get this far: its dispatcher skips them.)
 - Each registered function runs at most once per event (its first matching spec wins); a
   message can trigger several functions, e.g. a command and an `on_message` handler.
 """
@@ -41,8 +40,6 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, Concatenate, ParamSpec, TypeVar
-
-from attrs import evolve
 
 from symbot.bot._commands import command_params
 from symbot.bot._matching import (
@@ -245,15 +242,11 @@ class Registry:
     """The handlers of one bot, and which of them an event calls.
 
     `mention_required_in_rooms`: in ROOM/MIM streams, message handlers and commands fire only
-    when the bot is mentioned. `ignore_own_messages`: the bot's own messages (sender ==
-    `ctx.bot_user_id`) never reach message handlers or commands.
+    when the bot is mentioned.
     """
 
-    def __init__(
-        self, *, mention_required_in_rooms: bool = False, ignore_own_messages: bool = True
-    ) -> None:
+    def __init__(self, *, mention_required_in_rooms: bool = False) -> None:
         self.mention_required_in_rooms = mention_required_in_rooms
-        self.ignore_own_messages = ignore_own_messages
         self._entries: list[tuple[Handler, list[Matcher]]] = []
 
     def add(self, spec: HandlerSpec, func: Handler) -> None:
@@ -307,23 +300,13 @@ class Registry:
         """The invocations `event` triggers, in registration order (one per function)."""
         incoming = None
         if isinstance(event, MessageSentEvent):
-            msg = event.message
-            if ctx.replier is not None and not msg.can_reply:  # the bot's parser binds it
-                msg = msg.with_replier(ctx.replier)
-                event = evolve(event, message=msg)
-            bot_user_id = ctx.bot_user_id
-            if not (
-                self.ignore_own_messages
-                and bot_user_id is not None
-                and msg.sender.user_id == bot_user_id
+            incoming = Incoming(event.message, ctx)
+            if (
+                self.mention_required_in_rooms
+                and event.message.stream.is_room
+                and not incoming.bot_mentioned
             ):
-                incoming = Incoming(msg, ctx)
-                if (
-                    self.mention_required_in_rooms
-                    and msg.stream.is_room
-                    and not incoming.bot_mentioned
-                ):
-                    incoming = None
+                incoming = None
         found = []
         for _, matchers in self._entries:
             for matcher in matchers:

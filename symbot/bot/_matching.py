@@ -22,7 +22,7 @@ from symbot.bot._commands import command_params, parse_arguments, usage_line
 from symbot.bot._forms import ACTION_KEY, FormSubmission
 from symbot.datafeed import Event, SymphonyElementsActionEvent
 from symbot.errors import CommandUsageError
-from symbot.messages import Message, Replier
+from symbot.messages import Message
 
 __all__ = [
     "CommandSpec",
@@ -93,13 +93,10 @@ class CommandSpec(HandlerSpec):
 
 @frozen
 class MatchContext:
-    """Who the bot is (for `mentioned`, own messages, command mentions) and how it replies:
-    with `replier`, `match` binds it to a received message that has none, so handlers
-    (message, command and MESSAGESENT event handlers alike) can `await msg.reply(...)`."""
+    """Who the bot is: for the `mentioned` filter, and for commands after a mention."""
 
     bot_user_id: int | None = None
     bot_display_name: str | None = None
-    replier: Replier | None = field(default=None, repr=False, eq=False)
 
 
 @define

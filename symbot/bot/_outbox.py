@@ -20,7 +20,6 @@ from typing import Any
 
 import anyio
 
-from symbot.client import SymphonyClient
 from symbot.messages import Message, markup
 from symbot.services import Messages, Upload
 
@@ -30,10 +29,11 @@ _PRUNE_ABOVE = 10_000
 
 
 class Outbox:
-    """Sends MessageML into streams; one per bot (it holds the per-stream pacing state)."""
+    """Sends MessageML into streams through `messages` (the bot's service); one per bot (it
+    holds the per-stream pacing state)."""
 
-    def __init__(self, client: SymphonyClient, *, min_interval: float | None = None) -> None:
-        self._messages = Messages(client)
+    def __init__(self, messages: Messages, *, min_interval: float | None = None) -> None:
+        self._messages = messages
         self._interval = min_interval if min_interval and min_interval > 0 else None
         self._next_slot: dict[str, float] = {}
         self.sent = 0

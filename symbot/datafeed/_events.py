@@ -8,11 +8,15 @@
   type without its payload or without what makes it usable — raises `EventParseError` with
   the event id and the path of the faulty field (`payload.messageSent.message.stream.streamId:
   missing`), which the datafeed logs before skipping the event;
-- JSON `null` counts as absent; extra fields are ignored; `raw` keeps the original JSON.
+- JSON `null` counts as absent; an integral float is an integer, a boolean is not; extra
+  fields are ignored; `raw` keeps the original JSON.
 
-Parsing is on the datafeed's hot path: the usual MESSAGESENT (every field of its exact JSON
-type) is read without the checked readers (see `symbot.messages._parse`), and a message's text,
-mentions and EntityJSON are worked out only when first read (see `Message`).
+There is one parser: every field it uses is checked, field by field, and every event,
+message, user and stream is built through its own constructor (the readers of
+`symbot.messages`), each handed the place of its object in the event. It is on the datafeed's
+hot path, so the checks test exact JSON types inline, and a place is spelled out as a path
+only when an error is reported (see `symbot._fields`); a message's text, mentions and
+EntityJSON are worked out only when first read (`Message`).
 """
 
 from __future__ import annotations
@@ -24,26 +28,26 @@ from typing import Any, TypeVar
 from attrs import field, frozen
 
 from symbot._fields import (
+    ROOT,
     FieldError,
+    Where,
+    as_object,
     describe,
     opt_int,
     opt_object,
+    opt_objects,
     opt_str,
-    req_object,
     req_str,
 )
 from symbot.errors import EventParseError
-from symbot.messages import Message, Replier, Stream, User
-from symbot.messages._parse import (
-    assemble,
-    opt_stream,
+from symbot.messages import (
+    Message,
+    Replier,
+    Stream,
+    User,
     read_message,
+    read_stream,
     read_user,
-    read_users,
-    req_stream,
-    req_user,
-    usual_message,
-    usual_user,
 )
 
 __all__ = [
@@ -102,47 +106,98 @@ class Event:
 # ---------------------------------------------------------------------------------------------
 # One class per event type; `@_parses(type, payload key, fields)` registers how to build it.
 
-_Fields = Callable[[Mapping[str, Any], str, int], dict[str, Any]]
-_TABLE: dict[str, tuple[str, type[Event], _Fields]] = {}
+_Json = Mapping[str, Any]
+_Kwargs = dict[str, Any]
+_Fields = Callable[[_Json, Where, _Kwargs, Replier | None], object]
+"""Reads the type's payload object (found at the place given) into `event`: the keyword
+arguments of the class, which already hold `id`, `type`, `timestamp`, `initiator` and
+`raw`. The replier is the bot's."""
+_TABLE: dict[str, tuple[str, Where, type[Event], _Fields]] = {}
 _E = TypeVar("_E", bound=Event)
+_PAYLOAD: Where = (ROOT, "payload")
+_INITIATOR: Where = (ROOT, "initiator")
+_INITIATOR_USER: Where = (_INITIATOR, "user")
 
 
 def _parses(event_type: str, key: str, fields: _Fields) -> Callable[[type[_E]], type[_E]]:
     def register(cls: type[_E]) -> type[_E]:
-        _TABLE[event_type] = (key, cls, fields)
+        _TABLE[event_type] = (key, (_PAYLOAD, key), cls, fields)
         return cls
 
     return register
 
 
-def _message_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-    return {"message": read_message(req_object(p, "message", where), f"{where}.message", ts)}
+def _message_sent_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    initiator = event["initiator"]  # usually the sender too: its User, if its JSON is equal
+    known = None if initiator is None else (event["raw"]["initiator"]["user"], initiator)
+    message = (where, "message")
+    event["message"] = read_message(p.get("message"), message, event["timestamp"], replier, known)
 
 
-def _shared_post_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-    raw = opt_object(p, "sharedMessage", where)
-    shared = None if raw is None else read_message(raw, f"{where}.sharedMessage", ts)
-    return {**_message_fields(p, where, ts), "shared_message": shared}
+def _shared_post_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    # The replier answers the messages sent to the bot; these are shared posts.
+    timestamp = event["timestamp"]
+    event["message"] = read_message(p.get("message"), (where, "message"), timestamp)
+    shared = p.get("sharedMessage")
+    if shared is not None:
+        event["shared_message"] = read_message(shared, (where, "sharedMessage"), timestamp)
 
 
-def _stream_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-    return {"stream": req_stream(p, where)}
+def _stream_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+
+
+def _optional_stream(p: _Json, where: Where) -> Stream | None:
+    stream = p.get("stream")
+    return None if stream is None else read_stream(stream, (where, "stream"))
 
 
 def _room_fields(key: str) -> _Fields:
-    def fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-        properties = opt_object(p, key, where) or _EMPTY
-        return {"stream": req_stream(p, where), "room_properties": properties}
+    def fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+        event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+        event["room_properties"] = opt_object(p, key, where) or _EMPTY
 
     return fields
 
 
-def _member_fields(p: Mapping[str, Any], where: str, ts: int) -> dict[str, Any]:
-    return {"stream": req_stream(p, where), "affected_user": req_user(p, "affectedUser", where)}
+def _member_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+    event["affected_user"] = read_user(p.get("affectedUser"), (where, "affectedUser"))
 
 
 def _user_fields(key: str, attribute: str) -> _Fields:
-    return lambda p, where, ts: {attribute: req_user(p, key, where)}
+    def fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+        event[attribute] = read_user(p.get(key), (where, key))
+
+    return fields
+
+
+def _suppressed_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["message_id"] = req_str(p, "messageId", where)
+    event["stream"] = _optional_stream(p, where)
+
+
+def _elements_action_fields(
+    p: _Json, where: Where, event: _Kwargs, replier: Replier | None
+) -> None:
+    event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+    event["form_message_id"] = opt_str(p, "formMessageId", where)
+    event["form_id"] = opt_str(p, "formId", where)
+    event["form_values"] = opt_object(p, "formValues", where) or _EMPTY
+
+
+def _join_request_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["stream"] = read_stream(p.get("stream"), (where, "stream"))
+    users = opt_objects(p, "affectedUsers", where)
+    event["affected_users"] = tuple(read_user(item, path) for item, path in users)
+
+
+def _generic_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
+    event["stream"] = _optional_stream(p, where)
+    event["event_timestamp"] = opt_int(p, "eventTimestamp", where)
+    event["source_system"] = opt_str(p, "sourceSystem", where)
+    event["event_subtype"] = opt_str(p, "eventSubtype", where)
+    event["parameters"] = opt_object(p, "parameters", where) or _EMPTY
 
 
 @frozen(kw_only=True, slots=False)
@@ -154,7 +209,7 @@ class _MessageEvent(Event):
         return self.message.stream.stream_id
 
 
-@_parses("MESSAGESENT", "messageSent", _message_fields)
+@_parses("MESSAGESENT", "messageSent", _message_sent_fields)
 @frozen(kw_only=True, slots=False)
 class MessageSentEvent(_MessageEvent):
     pass
@@ -259,29 +314,13 @@ class ConnectionAcceptedEvent(Event):
     from_user: User
 
 
-@_parses(
-    "MESSAGESUPPRESSED",
-    "messageSuppressed",
-    lambda p, where, ts: {
-        "message_id": req_str(p, "messageId", where),
-        "stream": opt_stream(p, where),
-    },
-)
+@_parses("MESSAGESUPPRESSED", "messageSuppressed", _suppressed_fields)
 @frozen(kw_only=True, slots=False)
 class MessageSuppressedEvent(_OptionalStreamEvent):
     message_id: str
 
 
-@_parses(
-    "SYMPHONYELEMENTSACTION",
-    "symphonyElementsAction",
-    lambda p, where, ts: {
-        "stream": req_stream(p, where),
-        "form_message_id": opt_str(p, "formMessageId", where),
-        "form_id": opt_str(p, "formId", where),
-        "form_values": opt_object(p, "formValues", where) or _EMPTY,
-    },
-)
+@_parses("SYMPHONYELEMENTSACTION", "symphonyElementsAction", _elements_action_fields)
 @frozen(kw_only=True, slots=False)
 class SymphonyElementsActionEvent(StreamEvent):
     form_message_id: str | None = None
@@ -289,30 +328,13 @@ class SymphonyElementsActionEvent(StreamEvent):
     form_values: Mapping[str, Any] = _json_field()
 
 
-@_parses(
-    "USERREQUESTEDTOJOINROOM",
-    "userRequestedToJoinRoom",
-    lambda p, where, ts: {
-        "stream": req_stream(p, where),
-        "affected_users": read_users(p, "affectedUsers", where),
-    },
-)
+@_parses("USERREQUESTEDTOJOINROOM", "userRequestedToJoinRoom", _join_request_fields)
 @frozen(kw_only=True, slots=False)
 class UserRequestedToJoinRoomEvent(StreamEvent):
     affected_users: tuple[User, ...] = ()  # the room's owners, who are asked
 
 
-@_parses(
-    "GENERICSYSTEMEVENT",
-    "genericSystemEvent",
-    lambda p, where, ts: {
-        "stream": opt_stream(p, where),
-        "event_timestamp": opt_int(p, "eventTimestamp", where),
-        "source_system": opt_str(p, "sourceSystem", where),
-        "event_subtype": opt_str(p, "eventSubtype", where),
-        "parameters": opt_object(p, "parameters", where) or _EMPTY,
-    },
-)
+@_parses("GENERICSYSTEMEVENT", "genericSystemEvent", _generic_fields)
 @frozen(kw_only=True, slots=False)
 class GenericSystemEvent(_OptionalStreamEvent):
     event_timestamp: int | None = None
@@ -322,81 +344,56 @@ class GenericSystemEvent(_OptionalStreamEvent):
 
 
 EVENT_CLASSES: Mapping[str, type[Event]] = MappingProxyType(
-    {name: cls for name, (_, cls, _) in _TABLE.items()}
+    {name: cls for name, (_, _, cls, _) in _TABLE.items()}
 )
 """Event type name (e.g. "USERJOINEDROOM") → the class `parse_event` builds for it."""
 
 
 def parse_event(raw: Mapping[str, Any], *, replier: Replier | None = None) -> Event:
-    """One V4Event → its typed `Event`; raises `EventParseError` if it is malformed.
-    `replier`, if given, is bound to a MESSAGESENT event's message (see `Message.reply`)."""
-    if type(raw) is dict and raw.get("type") == "MESSAGESENT":
-        event_id = raw.get("id")
-        if type(event_id) is str and event_id:
-            sent = _usual_message_sent(raw, event_id, replier)
-            if sent is not None:
-                return sent
-    if not isinstance(raw, dict | Mapping):
+    """One V4Event → its typed `Event`; raises `EventParseError` if it is malformed (see the
+    module docstring). `replier`, if given, is bound to a MESSAGESENT event's message, so
+    that its `reply()` works (the bot's dispatcher parses with the bot's replier)."""
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise EventParseError(None, f"an event must be a JSON object, got {describe(raw)}")
     event_id = raw.get("id")
-    if not isinstance(event_id, str) or not event_id:
+    if not event_id or not isinstance(event_id, str):
         raise EventParseError(None, "the event has no usable 'id' (a non-empty string)")
     try:
-        event_type = req_str(raw, "type", "")
-        common: dict[str, Any] = {
+        event_type = raw.get("type")
+        if not event_type or type(event_type) is not str:
+            event_type = req_str(raw, "type")
+        timestamp = raw.get("timestamp")
+        if type(timestamp) is not int:
+            timestamp = opt_int(raw, "timestamp") or 0
+        initiator = raw.get("initiator")
+        if initiator is not None:
+            initiator = _read_initiator(initiator)
+        event: dict[str, Any] = {
             "id": event_id,
             "type": event_type,
-            "timestamp": opt_int(raw, "timestamp", "") or 0,
-            "initiator": _initiator(raw),
+            "timestamp": timestamp,
+            "initiator": initiator,
             "raw": raw,
         }
         entry = _TABLE.get(event_type)
         if entry is None:
-            return Event(**common)
-        key, cls, fields = entry
-        payload = req_object(req_object(raw, "payload", ""), key, "payload")
-        parsed = fields(payload, f"payload.{key}", common["timestamp"])
-        if replier is not None and cls is MessageSentEvent:
-            parsed["message"] = parsed["message"].with_replier(replier)
-        return cls(**common, **parsed)
+            return Event(**event)
+        key, where, cls, fields = entry
+        payload = raw.get("payload")
+        if type(payload) is not dict:
+            payload = as_object(payload, _PAYLOAD)
+        own = payload.get(key)
+        if type(own) is not dict:
+            own = as_object(own, where)
+        fields(own, where, event, replier)
+        return cls(**event)
     except FieldError as exc:
         raise EventParseError(event_id, str(exc)) from None
 
 
-def _usual_message_sent(
-    raw: dict[str, Any], event_id: str, replier: Replier | None
-) -> MessageSentEvent | None:
-    """A MESSAGESENT whose fields all have their exact JSON types (see `usual_message`),
-    else None: the checked readers then build the same event or name the faulty field."""
-    timestamp, payload = raw.get("timestamp"), raw.get("payload")
-    initiator = raw.get("initiator")
-    sent = payload.get("messageSent") if type(payload) is dict else None
-    message = sent.get("message") if type(sent) is dict else None
-    if type(timestamp) is not int or type(initiator) is not dict or type(message) is not dict:
-        return None
-    raw_initiator = initiator.get("user")
-    initiator_user = usual_user(raw_initiator)
-    if initiator_user is None:
-        return None
-    parsed = usual_message(message, timestamp, replier, (raw_initiator, initiator_user))
-    if parsed is None:
-        return None
-    return assemble(
-        MessageSentEvent,
-        {
-            "id": event_id,
-            "type": "MESSAGESENT",
-            "timestamp": timestamp,
-            "initiator": initiator_user,
-            "raw": raw,
-            "message": parsed,
-        },
-    )
-
-
-def _initiator(raw: Mapping[str, Any]) -> User | None:
-    initiator = opt_object(raw, "initiator", "")
-    if initiator is None:
-        return None
-    user = opt_object(initiator, "user", "initiator")
-    return None if user is None else read_user(user, "initiator.user")
+def _read_initiator(initiator: object) -> User | None:
+    """The user of the V4Initiator `initiator`, if it names one."""
+    if type(initiator) is not dict:
+        initiator = as_object(initiator, _INITIATOR)
+    user = initiator.get("user")
+    return None if user is None else read_user(user, _INITIATOR_USER)

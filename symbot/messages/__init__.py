@@ -1,7 +1,9 @@
 """Messages: what a received message holds, and how to write one that is safe to send.
 
 - `Message`, `User`, `Stream`: a message the bot received, with its plain `text`, EntityJSON
-  `data`, mentions and `reply()`; `parse_message` reads one from V4Message JSON.
+  `data`, mentions and `reply()`; `parse_message` reads one from V4Message JSON, and
+  `read_message`, `read_user`, `read_stream` are the checked readers it shares with the
+  datafeed's event parser (their `FieldError` names the faulty field's path).
 - MessageML that user text can never break: a plain `str` is always escaped text, and the
   builders (`bold`, `mention`, ...) escape every plain part; `markup()` marks the author's
   own markup.
@@ -44,7 +46,7 @@ from symbot.messages._messageml import (
     to_message_ml,
 )
 from symbot.messages._model import Attachment, Message, Replier, Stream, Thumbnail, User
-from symbot.messages._parse import parse_message
+from symbot.messages._parse import parse_message, read_message, read_stream, read_user
 from symbot.messages._presentation import (
     may_show_slash_word,
     presentation_to_text,
@@ -82,6 +84,9 @@ __all__ = [
     "pre",
     "presentation_to_text",
     "radio",
+    "read_message",
+    "read_stream",
+    "read_user",
     "render_presentation",
     "reset_button",
     "text_area",

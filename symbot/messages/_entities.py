@@ -33,7 +33,7 @@ def parse_entity_json(data: object) -> dict[str, Any]:
     if isinstance(data, str | bytes):
         try:
             parsed = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested about 1,000 deep
             logger.debug("ignoring malformed EntityJSON data (%d chars)", len(data))
             return {}
         if isinstance(parsed, dict):

@@ -1,14 +1,21 @@
-"""The parts of a received message: `User`, `Stream` and `Message`.
+"""The parts of a received message: `User`, `Stream`, `Attachment` and `Message`.
 
 `Message` is a message the bot received (parsed from a V4Message by
 `symbot.messages.parse_message` or the datafeed's event parser), with its plain `text`,
-EntityJSON `data`, mentioned user ids, and `reply()`, which goes through a *replier* the
-dispatcher binds (`with_replier`), so this module never touches HTTP.
+EntityJSON `data`, mentioned user ids, and `reply()`, which goes through the *replier* it
+was built with (the bot's parser gives one to every message it delivers), so this module
+never touches HTTP.
+
+`User`, `Stream` and `Message` are frozen attrs classes with an instance dict
+(`slots=False`): attrs builds those about a third faster than slotted ones, and the datafeed
+builds several per event. What a `Message` works out lazily is kept by
+`functools.cached_property`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import cached_property
 from typing import Any
 
 from attrs import evolve, field, frozen
@@ -20,11 +27,12 @@ from symbot.messages._presentation import may_show_slash_word, render_presentati
 __all__ = ["Attachment", "Message", "Replier", "Stream", "Thumbnail", "User"]
 
 Replier = Callable[[str, str, "Mapping[str, Any] | None"], Awaitable["Message | None"]]
-"""`await replier(stream_id, message_ml, data)` sends MessageML into a stream (bound by the
-dispatcher); it returns the sent `Message`, or None if the sender does not parse the answer."""
+"""`await replier(stream_id, message_ml, data)` sends MessageML into a stream (given to a
+`Message` when it is built: the bot's parser gives it the bot's outbox); it returns the sent
+`Message`, or None if the sender does not parse the answer."""
 
 
-@frozen
+@frozen(slots=False)
 class User:
     """A Symphony user (V4User). Only `user_id` is always known."""
 
@@ -36,7 +44,7 @@ class User:
     email: str | None = None
 
 
-@frozen
+@frozen(slots=False)
 class Stream:
     """A conversation (V4Stream). `stream_type` is IM, MIM, ROOM, POST, or None if unsent."""
 
@@ -72,10 +80,7 @@ class Attachment:
     thumbnails: tuple[Thumbnail, ...] = ()
 
 
-_keep = object.__setattr__  # fills a lazily worked-out field of a frozen Message
-
-
-@frozen(kw_only=True, eq=False, repr=False, slots=False)  # eq, hash, repr below read lazy parts
+@frozen(kw_only=True, eq=False, repr=False, slots=False)  # eq, hash, repr: see below
 class Message:
     """A message the bot received. Build it with `symbot.messages.parse_message`, or directly.
 
@@ -91,63 +96,59 @@ class Message:
     timestamp: int
     presentation_ml: str
     attachments: tuple[Attachment, ...] = ()
-    # What was given, else None until first read, then what it works out to (kept: a cache).
-    _data: Mapping[str, Any] | str | bytes | None = field(default=None, alias="data")
-    _text: str | None = field(default=None, alias="text")
-    _mentions: tuple[int, ...] | None = field(default=None, alias="mentions")
-    _mention_texts: Mapping[int, str] | None = field(default=None, alias="mention_texts")
-    _replier: Replier | None = field(default=None, alias="replier", repr=False, eq=False)
-    _entity_texts: Mapping[str, str] | None = field(default=None, init=False, eq=False)
+    # As given (None: work it out from the markup and the EntityJSON when first read).
+    _given_data: Mapping[str, Any] | str | bytes | None = field(default=None, alias="data")
+    _given_text: str | None = field(default=None, alias="text")
+    _given_mentions: tuple[int, ...] | None = field(default=None, alias="mentions")
+    _given_mention_texts: Mapping[int, str] | None = field(default=None, alias="mention_texts")
+    _replier: Replier | None = field(default=None, alias="replier")
 
-    @property
+    @cached_property
     def data(self) -> Mapping[str, Any]:
         """The EntityJSON, decoded (`{}` when there is none or it is malformed)."""
-        data = self._data
+        data = self._given_data
         if type(data) is dict or isinstance(data, Mapping):
             return data
-        decoded = parse_entity_json(data)
-        _keep(self, "_data", decoded)
-        return decoded
+        return parse_entity_json(data)
 
-    @property
+    @cached_property
+    def _rendered(self) -> tuple[str, Mapping[str, str]]:
+        """The text of the PresentationML and the text of each of its entity spans."""
+        return render_presentation(self.presentation_ml)
+
+    @cached_property
     def text(self) -> str:
         """What a human reads (see `presentation_to_text`)."""
-        text = self._text
-        if text is None:
-            text, entity_texts = render_presentation(self.presentation_ml)
-            _keep(self, "_text", text)
-            _keep(self, "_entity_texts", entity_texts)
-        return text
+        given = self._given_text
+        return given if given is not None else self._rendered[0]
 
     def may_hold_slash_command(self) -> bool:
         """False only when no word of `text` starts with "/" and a letter or digit (so no
-        "/command" is in it); decided without rendering the text if it was not read yet."""
-        text = self._text
-        if text is not None:
-            return "/" in text
+        "/command" is in it); decided from the markup, without rendering it, unless the
+        text was given."""
+        given = self._given_text
+        if given is not None:
+            return "/" in given
         return may_show_slash_word(self.presentation_ml)
 
-    @property
+    @cached_property
     def mentions(self) -> tuple[int, ...]:
         """The ids of the users mentioned, in order (from EntityJSON)."""
-        mentions = self._mentions
-        if mentions is None:
-            data = self.data
-            mentions = mentions_from_data(data) if data else ()
-            _keep(self, "_mentions", mentions)
-        return mentions
+        given = self._given_mentions
+        if given is not None:
+            return given
+        data = self.data
+        return mentions_from_data(data) if data else ()
 
-    def _mention_texts_by_user(self) -> Mapping[int, str]:
-        texts = self._mention_texts
-        if texts is None:
-            texts = {}
-            if self.data:
-                entity_texts = self._entity_texts
-                if entity_texts is None:
-                    entity_texts = render_presentation(self.presentation_ml)[1]
-                texts = mention_texts(self.data, entity_texts) if entity_texts else {}
-            _keep(self, "_mention_texts", texts)
-        return texts
+    @cached_property
+    def _mention_texts(self) -> Mapping[int, str]:
+        """User id → how their mention reads in the text (e.g. "@Jane Doe")."""
+        given = self._given_mention_texts
+        if given is not None:
+            return given
+        data = self.data
+        entity_texts = self._rendered[1] if data else None
+        return mention_texts(data, entity_texts) if entity_texts else {}
 
     def _compared(self) -> tuple[Any, ...]:
         return (
@@ -200,7 +201,7 @@ class Message:
         ("@" + it) is tried as a fallback for senders that render mentions differently.
         """
         text = self.text
-        by_user = self._mention_texts_by_user()
+        by_user = self._mention_texts
         candidates = (by_user.get(user_id), display_name and f"@{display_name}")
         for candidate in candidates:
             if candidate and text[: len(candidate)].casefold() == candidate.casefold():
@@ -209,7 +210,7 @@ class Message:
 
     @property
     def can_reply(self) -> bool:
-        """Whether a replier is bound (see `with_replier`)."""
+        """Whether a replier was given (when built, or through `with_replier`)."""
         return self._replier is not None
 
     def with_replier(self, replier: Replier) -> Message:
@@ -221,7 +222,7 @@ class Message:
         `MessageML` fragment (builders, `markup()`) is markup (see `to_message_ml`)."""
         if self._replier is None:
             raise RuntimeError(
-                f"message {self.message_id} cannot reply: no replier is bound. Messages from "
-                "the bot's dispatcher have one; for others use msg.with_replier(send) first"
+                f"message {self.message_id} cannot reply: no replier is bound. Messages the bot "
+                "delivers to handlers have one; for others use msg.with_replier(send) first"
             )
         return await self._replier(self.stream.stream_id, to_message_ml(content), data)

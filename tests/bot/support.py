@@ -9,15 +9,27 @@ from typing import Any
 import anyio
 from attrs import evolve
 
+from symbot.auth import RsaJwtAuth
 from symbot.bot import Bot
 from symbot.config import BotConfig, RetryPolicy
 from symbot.datafeed import Event
 from symbot.emulator import Emulator
+from symbot.testing import in_process_config
 
 # Backoff in milliseconds; a server's Retry-After (tests send up to 0.2 s) honoured whole.
 FAST_RETRY = RetryPolicy(initial=0.01, maximum=0.05, max_attempts=4, max_retry_after=1.0)
 
 _ids = itertools.count(1)
+
+
+def refused_config(emu: Emulator) -> BotConfig:
+    """A configuration of the user "bot" whose login the emulator refuses: it signs with
+    the key of another user."""
+    emu.add_user("bot")
+    stranger = emu.add_user("stranger")
+    assert stranger.private_key_pem is not None
+    config = in_process_config(emu, "bot")
+    return evolve(config, auth=RsaJwtAuth(username="bot", private_key=stranger.private_key_pem))
 
 
 def fast(config: BotConfig) -> BotConfig:

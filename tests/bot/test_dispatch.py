@@ -307,17 +307,3 @@ async def test_the_same_batch_is_not_warned_of_under_the_default_visibility_time
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert await slow_batch_warnings(Sluggish, caplog) == (0, [])
-
-
-async def test_a_visibility_timeout_class_attribute_still_counts_but_is_deprecated(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with pytest.warns(DeprecationWarning, match=r"datafeed\.visibility_timeout"):
-
-        class OldStyle(Sluggish):
-            visibility_timeout = SHORT_VISIBILITY_TIMEOUT
-
-    slow_batches, [_warning] = await slow_batch_warnings(OldStyle, caplog)
-    assert slow_batches == 1
-    # A value set in the configuration wins over the class attribute.
-    assert await slow_batch_warnings(OldStyle, caplog, visibility_timeout(60.0)) == (0, [])

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -35,134 +32,19 @@ from symbot.datafeed import (
 from symbot.errors import EventParseError
 from symbot.messages import Stream, User, parse_message
 
-TS = 1_700_000_000_123
-ALICE = {
-    "userId": 349026222342678,
-    "firstName": "Alice",
-    "lastName": "Arden",
-    "displayName": "Alice Arden",
-    "email": "alice@example.com",
-    "username": "alice",
-}
-BOB = {"userId": 349026222342679, "displayName": "Bob B", "username": "bob"}
-BOT_ID = 349026222340000
-ROOM = {"streamId": "lJaaDtp7Vw_xV9-Ah_1OMX___ooBFbLDdA", "streamType": "ROOM", "roomName": "Ops"}
-IM = {"streamId": "iWyZBIOdQQzQj0tKOLRivX___qu6YeyZdA", "streamType": "IM"}
-ROOM_PROPS = {
-    "name": "Ops",
-    "description": "Operations",
-    "creatorUser": ALICE,
-    "createdDate": TS,
-    "public": False,
-    "readOnly": False,
-    "keywords": [{"key": "region", "value": "EMEA"}],
-}
-
-
-def v4_message(
-    text: str = "hello", *, message_id: str = "msgAbC-1", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "messageId": message_id,
-        "timestamp": TS,
-        "message": f'<div data-format="PresentationML" data-version="2.0">{text}</div>',
-        "data": "{}",
-        "user": dict(ALICE),
-        "stream": ROOM,
-        "externalRecipients": False,
-        "userAgent": "Agent-23.11",
-        "originalFormat": "com.symphony.messageml.v2",
-        **extra,
-    }
-
-
-def v4_event(event_type: str, key: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "id": f"evt-{event_type.lower()}",
-        "messageId": "msgAbC-1",
-        "timestamp": TS,
-        "type": event_type,
-        "initiator": {"user": dict(ALICE)},
-        "payload": {key: payload},
-        **extra,
-    }
-
-
-MENTION_DATA = json.dumps(
-    {
-        "0": {
-            "id": [{"type": "com.symphony.user.userId", "value": str(BOT_ID)}],
-            "type": "com.symphony.user.mention",
-        }
-    }
+from .support import (
+    ABSENT,
+    BOB,
+    BOT_ID,
+    FIXTURES,
+    IM,
+    MENTION_DATA,
+    ROOM,
+    TS,
+    changed,
+    v4_event,
+    v4_message,
 )
-
-FIXTURES: dict[str, dict[str, Any]] = {
-    "MESSAGESENT": v4_event("MESSAGESENT", "messageSent", {"message": v4_message()}),
-    "SHAREDPOST": v4_event(
-        "SHAREDPOST",
-        "sharedPost",
-        {"message": v4_message("look"), "sharedMessage": v4_message("news", message_id="p1")},
-    ),
-    "INSTANTMESSAGECREATED": v4_event(
-        "INSTANTMESSAGECREATED",
-        "instantMessageCreated",
-        {"stream": {**IM, "members": [ALICE, BOB]}},
-    ),
-    "ROOMCREATED": v4_event(
-        "ROOMCREATED", "roomCreated", {"stream": ROOM, "roomProperties": ROOM_PROPS}
-    ),
-    "ROOMUPDATED": v4_event(
-        "ROOMUPDATED", "roomUpdated", {"stream": ROOM, "newRoomProperties": ROOM_PROPS}
-    ),
-    "ROOMDEACTIVATED": v4_event("ROOMDEACTIVATED", "roomDeactivated", {"stream": ROOM}),
-    "ROOMREACTIVATED": v4_event("ROOMREACTIVATED", "roomReactivated", {"stream": ROOM}),
-    "USERJOINEDROOM": v4_event(
-        "USERJOINEDROOM", "userJoinedRoom", {"stream": ROOM, "affectedUser": BOB}
-    ),
-    "USERLEFTROOM": v4_event("USERLEFTROOM", "userLeftRoom", {"stream": ROOM, "affectedUser": BOB}),
-    "ROOMMEMBERPROMOTEDTOOWNER": v4_event(
-        "ROOMMEMBERPROMOTEDTOOWNER",
-        "roomMemberPromotedToOwner",
-        {"stream": ROOM, "affectedUser": BOB},
-    ),
-    "ROOMMEMBERDEMOTEDFROMOWNER": v4_event(
-        "ROOMMEMBERDEMOTEDFROMOWNER",
-        "roomMemberDemotedFromOwner",
-        {"stream": ROOM, "affectedUser": BOB},
-    ),
-    "CONNECTIONREQUESTED": v4_event("CONNECTIONREQUESTED", "connectionRequested", {"toUser": BOB}),
-    "CONNECTIONACCEPTED": v4_event("CONNECTIONACCEPTED", "connectionAccepted", {"fromUser": BOB}),
-    "MESSAGESUPPRESSED": v4_event(
-        "MESSAGESUPPRESSED", "messageSuppressed", {"messageId": "msgAbC-1", "stream": ROOM}
-    ),
-    "SYMPHONYELEMENTSACTION": v4_event(
-        "SYMPHONYELEMENTSACTION",
-        "symphonyElementsAction",
-        {
-            "stream": IM,
-            "formMessageId": "formMsg-9",
-            "formId": "order-form",
-            "formValues": {"action": "submit", "quantity": "3"},
-        },
-    ),
-    "USERREQUESTEDTOJOINROOM": v4_event(
-        "USERREQUESTEDTOJOINROOM",
-        "userRequestedToJoinRoom",
-        {"stream": ROOM, "affectedUsers": [ALICE, BOB]},
-    ),
-    "GENERICSYSTEMEVENT": v4_event(
-        "GENERICSYSTEMEVENT",
-        "genericSystemEvent",
-        {
-            "stream": ROOM,
-            "eventTimestamp": TS - 5,
-            "sourceSystem": "calendar",
-            "eventSubtype": "meeting.started",
-            "parameters": {"meetingId": "42", "attendees": 3},
-        },
-    ),
-}
 
 
 def test_every_documented_event_type_has_a_fixture_and_a_class() -> None:
@@ -315,36 +197,27 @@ def test_nulls_count_as_absent_and_extra_fields_are_ignored() -> None:
 
 
 def _with(event_type: str, path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
-    raw = copy.deepcopy(FIXTURES[event_type])
-    target: Any = raw
-    for step in path[:-1]:
-        target = target[step]
-    if value is _DELETE:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
-    return raw
+    return changed(FIXTURES[event_type], path, value)
 
 
-_DELETE = object()
 _MSG = ("payload", "messageSent", "message")
 
 
 @pytest.mark.parametrize(
     ("raw", "problem"),
     [
-        (_with("MESSAGESENT", ("type",), _DELETE), "type: missing"),
+        (_with("MESSAGESENT", ("type",), ABSENT), "type: missing"),
         (_with("MESSAGESENT", ("type",), 7), "type: expected a string, got a number"),
         (_with("MESSAGESENT", ("timestamp",), "yesterday"), "timestamp: expected an integer"),
-        (_with("MESSAGESENT", ("payload",), _DELETE), "payload: missing"),
-        (_with("MESSAGESENT", ("payload", "messageSent"), _DELETE), "payload.messageSent: missing"),
+        (_with("MESSAGESENT", ("payload",), ABSENT), "payload: missing"),
+        (_with("MESSAGESENT", ("payload", "messageSent"), ABSENT), "payload.messageSent: missing"),
         (_with("MESSAGESENT", _MSG, "hello"), "payload.messageSent.message: expected an object"),
         (
-            _with("MESSAGESENT", (*_MSG, "messageId"), _DELETE),
+            _with("MESSAGESENT", (*_MSG, "messageId"), ABSENT),
             "payload.messageSent.message.messageId: missing",
         ),
         (
-            _with("MESSAGESENT", (*_MSG, "stream", "streamId"), _DELETE),
+            _with("MESSAGESENT", (*_MSG, "stream", "streamId"), ABSENT),
             "payload.messageSent.message.stream.streamId: missing",
         ),
         (
@@ -356,7 +229,7 @@ _MSG = ("payload", "messageSent", "message")
             "payload.messageSent.message.user.userId: expected an integer, got a boolean",
         ),
         (
-            _with("USERJOINEDROOM", ("payload", "userJoinedRoom", "affectedUser"), _DELETE),
+            _with("USERJOINEDROOM", ("payload", "userJoinedRoom", "affectedUser"), ABSENT),
             "payload.userJoinedRoom.affectedUser: missing",
         ),
         (
@@ -408,101 +281,3 @@ def test_events_are_hashable_and_equal_when_parsed_twice(event_type: str) -> Non
     second = parse_event(copy.deepcopy(FIXTURES[event_type]))
     assert first == second
     assert hash(first) == hash(second)
-
-
-# The usual MESSAGESENT takes a fast path (exact JSON types only); anything else, the checked
-# readers. A top-level mapping that is not a dict always takes the checked readers.
-_SENT = FIXTURES["MESSAGESENT"]
-_VARIANTS: list[tuple[tuple[str | int, ...], Any]] = [
-    ((), None),  # unchanged
-    (("timestamp",), float(TS)),
-    (("timestamp",), None),
-    (("timestamp",), _DELETE),
-    (("timestamp",), True),
-    (("initiator",), None),
-    (("initiator", "user"), None),
-    (("initiator", "user", "userId"), 349026222342678.0),
-    (("initiator", "user", "userId"), True),
-    (("initiator", "user", "email"), None),
-    (("initiator", "user", "email"), 5),
-    ((*_MSG, "timestamp"), None),
-    ((*_MSG, "timestamp"), _DELETE),
-    ((*_MSG, "timestamp"), float(TS + 1)),
-    ((*_MSG, "message"), None),
-    ((*_MSG, "message"), _DELETE),
-    ((*_MSG, "message"), 3),
-    ((*_MSG, "data"), MENTION_DATA),
-    ((*_MSG, "data"), {"0": {"type": "x"}}),
-    ((*_MSG, "data"), 42),
-    ((*_MSG, "messageId"), ""),
-    ((*_MSG, "user"), dict(BOB)),
-    ((*_MSG, "user"), {**ALICE, "userId": True}),
-    ((*_MSG, "user"), {**ALICE, "userId": 1.5}),
-    ((*_MSG, "user", "username"), None),
-    ((*_MSG, "stream"), IM),
-    ((*_MSG, "stream"), {**ROOM, "members": [ALICE, BOB]}),
-    ((*_MSG, "stream"), {**ROOM, "streamType": None}),
-    ((*_MSG, "stream"), {**ROOM, "roomName": 7}),
-    ((*_MSG, "stream", "streamId"), ""),
-    (("payload", "messageSent"), []),
-]
-
-
-def _outcome(raw: Mapping[str, Any], replier: Any = None) -> Any:
-    try:
-        return parse_event(raw, replier=replier)
-    except EventParseError as exc:
-        return (exc.event_id, exc.problem)
-
-
-@pytest.mark.parametrize(("path", "value"), _VARIANTS)
-def test_the_usual_message_sent_parses_as_the_checked_readers_do(
-    path: tuple[str | int, ...], value: Any
-) -> None:
-    raw = _with("MESSAGESENT", path, value) if path else copy.deepcopy(_SENT)
-    fast, checked = _outcome(raw), _outcome(MappingProxyType(raw))
-    assert fast == checked
-    if isinstance(fast, MessageSentEvent):
-        assert isinstance(checked, MessageSentEvent)
-        for attribute in ("text", "mentions", "data", "sender", "stream", "timestamp"):
-            assert getattr(fast.message, attribute) == getattr(checked.message, attribute)
-        assert fast.raw is raw
-        # The fast path assembles its objects without __init__: every attribute, no other.
-        assert vars(fast.message) == vars(checked.message)
-        assert {**vars(fast), "raw": None} == {**vars(checked), "raw": None}
-
-
-def test_the_replier_is_bound_to_message_sent_events_only() -> None:
-    async def replier(stream_id: str, message_ml: str, data: object) -> None:
-        return None
-
-    for raw in (_SENT, MappingProxyType(_SENT)):  # the fast path and the checked readers
-        event = parse_event(raw, replier=replier)
-        assert isinstance(event, MessageSentEvent)
-        assert event.message.can_reply
-        assert not parse_event(raw).message.can_reply  # type: ignore[attr-defined]
-    shared = parse_event(FIXTURES["SHAREDPOST"], replier=replier)
-    assert isinstance(shared, SharedPostEvent)
-    assert not shared.message.can_reply
-
-
-def test_a_sender_read_before_is_read_again_when_their_json_changes() -> None:
-    before = parse_event(copy.deepcopy(_SENT))
-    assert isinstance(before, MessageSentEvent)
-    renamed = copy.deepcopy(_SENT)
-    renamed["initiator"]["user"]["displayName"] = "Renamed"
-    renamed["payload"]["messageSent"]["message"]["user"]["displayName"] = "Renamed"
-    after = parse_event(renamed)
-    assert isinstance(after, MessageSentEvent)
-    assert after.initiator is not None
-    assert after.initiator.display_name == "Renamed"
-    assert after.message.sender == after.initiator
-    # A handler changing an event's JSON afterwards changes nothing remembered: here, back
-    # to what the next event says, which must not make that event's user "Renamed".
-    renamed["initiator"]["user"]["displayName"] = _SENT["initiator"]["user"]["displayName"]
-    again = parse_event(copy.deepcopy(_SENT))
-    assert again.initiator == before.initiator
-    broken = copy.deepcopy(_SENT)
-    broken["initiator"]["user"]["email"] = ["not", "a", "string"]
-    with pytest.raises(EventParseError, match="email"):
-        parse_event(broken)
