@@ -51,7 +51,9 @@ _T = TypeVar("_T")
 
 
 class Emulator(AppControls, ConversationControls, AsyncResource):
-    """See the module docstring. Lifetimes are in seconds, on the emulator's clock
+    """A whole Symphony deployment (pod, Key Manager, session auth, agent): in-process with
+    `transport()` and `base_url`, or served on loopback with `async with` (`http_url`,
+    `https_url`, `ca_bundle`). Lifetimes are in seconds, on the emulator's clock
     (`time.time()` plus `clock_offset`: a negative offset puts the servers behind the bot).
 
     Sessions (a user's, an app's, and those an app holds on a user's behalf) live
