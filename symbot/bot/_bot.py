@@ -299,9 +299,10 @@ class Bot:
             retry=evolve(self.config.retry, max_attempts=None),
             include_invisible=feed_config.include_invisible,
             delete_stale_on_403=feed_config.delete_stale_on_403,
+            feed_id=self._feed_position[0],
+            ack_id=self._feed_position[1],
+            stats=self.feed_stats,
         )
-        loop.feed_id, loop.ack_id = self._feed_position
-        loop.stats = self.feed_stats
         self._loop = loop
         if self._stop_timeout is not None:  # stop() came during start-up
             loop.stop(self._stop_timeout)

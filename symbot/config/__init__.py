@@ -31,6 +31,7 @@ from symbot.config._sections import (
     Role,
     Timeouts,
 )
+from symbot.config._urls import is_loopback
 
 __all__ = [
     "CONFIG_KEYS",
@@ -51,5 +52,6 @@ __all__ = [
     "RsaJwtAuth",
     "Timeouts",
     "describe_source",
+    "is_loopback",
     "is_pem_text",
 ]

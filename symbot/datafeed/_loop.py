@@ -105,6 +105,8 @@ class DatafeedLoop:
 
     `agent` is an httpx client whose base URL is the agent and whose auth adds the tokens
     (and replays once on 401); `refresh_auth` forces a new login when a 401 survives that.
+    `feed_id` and `ack_id` say where a previous loop of the same bot stopped (it carries on
+    there), and `stats` is where the counts go (a bot keeps one across restarts).
     """
 
     def __init__(
@@ -118,6 +120,9 @@ class DatafeedLoop:
         retry: RetryPolicy = FOREVER,
         include_invisible: bool = False,
         delete_stale_on_403: bool = True,
+        feed_id: str | None = None,
+        ack_id: str = "",
+        stats: FeedStats | None = None,
     ) -> None:
         self._agent = agent
         self._handle_batch = handle_batch
@@ -131,9 +136,9 @@ class DatafeedLoop:
         self._read_timeout = httpx.Timeout(
             connect=base.connect, read=read_timeout, write=base.write, pool=base.pool
         )
-        self.feed_id: str | None = None
-        self.ack_id = ""
-        self.stats = FeedStats()
+        self.feed_id = feed_id
+        self.ack_id = ack_id
+        self.stats = FeedStats() if stats is None else stats
         self._read_url: tuple[str, httpx.URL] | None = None  # (feed id, its read URL)
         self._failures = 0
         self._stopping = False
