@@ -21,7 +21,14 @@ from attrs import fields, frozen
 from symbot.config._credentials import AppAuth, CertificateAuth, RsaJwtAuth, is_path_text
 from symbot.config._environment import env_value, secret_from_env
 from symbot.config._retry import RetryPolicy
-from symbot.config._sections import ROLES, BotSettings, DatafeedConfig, Limits, Timeouts
+from symbot.config._sections import (
+    ROLES,
+    BotSettings,
+    DatafeedConfig,
+    HealthConfig,
+    Limits,
+    Timeouts,
+)
 from symbot.errors import ConfigError
 
 __all__ = ["CONFIG_KEYS", "ConfigKey", "describe", "load_env", "load_file"]
@@ -256,6 +263,15 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         Limits,
         {"max_answer_bytes": ("int", "Largest answer body read, after decompression (bytes)")},
     ),
+    *_section(
+        "health",
+        HealthConfig,
+        {
+            "port": ("int?", "Port of /healthz, /readyz and /metrics; none: not served"),
+            "host": ("str", "Address they listen on (0.0.0.0: every interface)"),
+            "max_read_age": ("float", "Ready only if a datafeed read completed this recently (s)"),
+        },
+    ),
 )
 _BY_KEY = {k.key: k for k in CONFIG_KEYS}
 _BY_ENV = {k.env: k for k in CONFIG_KEYS}
@@ -373,6 +389,7 @@ def build(file_values: dict[str, Any], base_dir: Path, env: Mapping[str, str]) -
         "datafeed": DatafeedConfig(**section("datafeed")),
         "bot": BotSettings(**section("bot")),
         "limits": Limits(**section("limits")),
+        "health": HealthConfig(**section("health")),
     }
 
 

@@ -25,6 +25,7 @@ from symbot.config._sections import (
     ROLES,
     BotSettings,
     DatafeedConfig,
+    HealthConfig,
     Limits,
     Role,
     Timeouts,
@@ -144,6 +145,20 @@ def _check_datafeed(instance: Any, attribute: Any, value: Any) -> None:
             )
 
 
+def _check_health(instance: Any, attribute: Any, value: Any) -> None:
+    """A `HealthConfig` whose `max_read_age` leaves an idle feed time for one long-poll."""
+    _section("health", HealthConfig)(instance, attribute, value)
+    read_timeout = instance.datafeed.read_timeout
+    if value.max_read_age <= read_timeout:
+        raise ConfigError(
+            "health.max_read_age",
+            f"is {value.max_read_age:g} s, not above datafeed.read_timeout ({read_timeout:g} s): "
+            "an idle datafeed completes a read only once per long-poll, so the bot would "
+            "turn unready while nothing is wrong",
+            f"set it above {read_timeout:g} (the default is 120)",
+        )
+
+
 def _proxy_repr(value: str | None) -> str:
     return repr(None if value is None else redact(value))
 
@@ -196,6 +211,7 @@ class BotConfig:
     datafeed: DatafeedConfig = field(factory=DatafeedConfig, validator=_check_datafeed)
     bot: BotSettings = field(factory=BotSettings, validator=_section("bot", BotSettings))
     limits: Limits = field(factory=Limits, validator=_section("limits", Limits))
+    health: HealthConfig = field(factory=HealthConfig, validator=_check_health)
 
     def url(self, role: Role) -> str:
         """The base URL of `role`."""
