@@ -152,6 +152,40 @@ def health_routes(
     return {"/healthz": alive, "/readyz": ready, "/metrics": scrape}
 
 
+_FEED_COUNTERS = (
+    ("symbot_datafeed_reads_total", "Datafeed reads sent", "reads"),
+    ("symbot_datafeed_failed_reads_total", "Datafeed reads that failed", "failed_reads"),
+    ("symbot_datafeed_events_read_total", "Events the datafeed read", "events"),
+    ("symbot_datafeed_batches_total", "Batches of events the datafeed read", "batches"),
+    ("symbot_datafeed_batches_unacknowledged_total", "Batches left for redelivery",
+     "batches_unacknowledged"),
+    ("symbot_datafeed_feeds_created_total", "Datafeeds created (the first, then each "
+     "recreation)", "feeds_created"),
+    ("symbot_datafeed_feeds_reused_total", "Datafeeds found and reused at start",
+     "feeds_reused"),
+    ("symbot_datafeed_stale_feeds_deleted_total", "Stale datafeeds deleted at the agent's "
+     "limit", "stale_feeds_deleted"),
+    ("symbot_datafeed_auth_refreshes_total", "Re-logins forced by a 401 that outlived the "
+     "replay", "auth_refreshes"),
+)  # fmt: skip
+"""(metric, help, `FeedStats` field) of each datafeed counter."""
+
+_DISPATCH_COUNTERS = (
+    ("symbot_events_handled_total", "Events whose handlers all ran", "events_handled"),
+    ("symbot_events_duplicate_total", "Events dropped as duplicates", "duplicates_dropped"),
+    ("symbot_events_own_total", "Events the bot itself caused, skipped", "own_events_ignored"),
+    ("symbot_events_malformed_total", "Events that could not be parsed, skipped",
+     "malformed_events"),
+    ("symbot_handler_calls_total", "Handler calls", "handler_calls"),
+    ("symbot_handler_errors_total", "Handler calls that raised", "handler_errors"),
+    ("symbot_handler_redeliveries_total", "Handler calls that asked for redelivery",
+     "redeliveries"),
+    ("symbot_batches_slow_total", "Batches handled slower than the visibility timeout",
+     "slow_batches"),
+)  # fmt: skip
+"""(metric, help, `DispatchStats` field) of each dispatcher counter."""
+
+
 def bot_metrics(
     health: BotHealth,
     *,
@@ -161,75 +195,34 @@ def bot_metrics(
     transport: TransportStats,
 ) -> str:
     """Every metric of a bot, in the Prometheus text format (docs/operating.md lists them)."""
-    return render(
-        [
-            gauge("symbot_ready", "1 when the bot is ready, else 0", int(health.ready)),
-            *_feed_metrics(health, feed),
-            *_dispatch_metrics(dispatch),
-            by_label("counter", "symbot_logins_total", "Successful logins, by reason", "reason",
-                     logins.logins),
-            counter("symbot_login_failures_total", "Logins that failed", logins.failures),
-            counter("symbot_unauthorized_total",
-                    "401 answers to calls carrying the bot's tokens", logins.unauthorized),
-            *_session_state(health.session),
-            by_label("counter", "symbot_retries_total", "HTTP calls tried again, by why", "kind",
-                     {**dict.fromkeys(_RETRY_KINDS, 0), **transport.retries}),
-            counter("symbot_malformed_answers_total", "Answers that could not be used",
-                    transport.malformed_answers),
-        ]
-    )  # fmt: skip
-
-
-def _feed_metrics(health: BotHealth, feed: FeedStats) -> list[Metric]:
-    figures = [
-        ("reads", "Datafeed reads sent", feed.reads),
-        ("failed_reads", "Datafeed reads that failed", feed.failed_reads),
-        ("events_read", "Events the datafeed read", feed.events),
-        ("batches", "Batches of events the datafeed read", feed.batches),
-        ("batches_unacknowledged", "Batches left for redelivery", feed.batches_unacknowledged),
-        ("feeds_created", "Datafeeds created (the first, then each recreation)",
-         feed.feeds_created),
-        ("feeds_reused", "Datafeeds found and reused at start", feed.feeds_reused),
-        ("stale_feeds_deleted", "Stale datafeeds deleted at the agent's limit",
-         feed.stale_feeds_deleted),
-        ("auth_refreshes", "Re-logins forced by a 401 that outlived the replay",
-         feed.auth_refreshes),
-    ]  # fmt: skip
-    metrics = [counter(f"symbot_datafeed_{name}_total", text, n) for name, text, n in figures]
-    if health.last_read_age is not None:
-        metrics.append(
-            gauge(
-                "symbot_datafeed_last_read_age_seconds",
-                "Seconds since the datafeed last completed a read",
-                health.last_read_age,
-            )
-        )
-    return metrics
-
-
-def _dispatch_metrics(dispatch: DispatchStats) -> list[Metric]:
-    figures = [
-        ("events_handled", "Events whose handlers all ran", dispatch.events_handled),
-        ("events_duplicate", "Events dropped as duplicates", dispatch.duplicates_dropped),
-        ("events_own", "Events the bot itself caused, skipped", dispatch.own_events_ignored),
-        ("events_malformed", "Events that could not be parsed, skipped",
-         dispatch.malformed_events),
-        ("handler_calls", "Handler calls", dispatch.handler_calls),
-        ("handler_errors", "Handler calls that raised", dispatch.handler_errors),
-        ("handler_redeliveries", "Handler calls that asked for redelivery",
-         dispatch.redeliveries),
-        ("batches_slow", "Batches handled slower than the visibility timeout",
-         dispatch.slow_batches),
-    ]  # fmt: skip
-    return [
-        *(counter(f"symbot_{name}_total", text, n) for name, text, n in figures),
-        histogram(
-            "symbot_handler_duration_seconds",
-            "How long handler calls took, by handler",
-            "handler",
-            dispatch.handler_seconds,
-        ),
+    metrics = [
+        gauge("symbot_ready", "1 when the bot is ready, else 0", int(health.ready)),
+        *_counters(_FEED_COUNTERS, feed),
     ]
+    if health.last_read_age is not None:
+        metrics.append(gauge("symbot_datafeed_last_read_age_seconds",
+                             "Seconds since the datafeed last completed a read",
+                             health.last_read_age))  # fmt: skip
+    metrics += [
+        *_counters(_DISPATCH_COUNTERS, dispatch),
+        histogram("symbot_handler_duration_seconds", "How long handler calls took, by handler",
+                  "handler", dispatch.handler_seconds),
+        by_label("counter", "symbot_logins_total", "Successful logins, by reason", "reason",
+                 logins.logins),
+        counter("symbot_login_failures_total", "Logins that failed", logins.failures),
+        counter("symbot_unauthorized_total", "401 answers to calls carrying the bot's tokens",
+                logins.unauthorized),
+        *_session_state(health.session),
+        by_label("counter", "symbot_retries_total", "HTTP calls tried again, by why", "kind",
+                 {**dict.fromkeys(_RETRY_KINDS, 0), **transport.retries}),
+        counter("symbot_malformed_answers_total", "Answers that could not be used",
+                transport.malformed_answers),
+    ]  # fmt: skip
+    return render(metrics)
+
+
+def _counters(table: tuple[tuple[str, str, str], ...], stats: object) -> list[Metric]:
+    return [counter(name, text, getattr(stats, field)) for name, text, field in table]
 
 
 def _session_state(session: SessionHealth | None) -> list[Metric]:
