@@ -188,7 +188,9 @@ class ServedBot(AsyncResource, Generic[B]):
 
 
 class BotHarness(AsyncResource, Generic[B]):
-    """A bot served against an in-process emulator; see the module docstring.
+    """A bot served against an in-process emulator for an `async with` block: `say()` as a
+    user, `next_reply()` to read what the bot answered (a `Reply` with assertions), and the
+    emulator (`h.emulator`) and bot (`h.bot`) at hand. See [Testing your bot](testing.md).
 
     `settings` overrides the bot's `BotSettings` (the harness default does not require a
     mention in rooms, so tests stay short); `emulator` lets a test pass one it configured

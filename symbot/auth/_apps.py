@@ -55,7 +55,8 @@ class ExtensionAppTokens:
 
 class AppLogin:
     """The app session's `AuthProvider` (also an `EndpointAuthProvider` with one endpoint,
-    for `symbot check`); see the module docstring."""
+    for `symbot check`): a JWT whose `sub` is the app id, signed by the app's key, posted to
+    `/login/pubkey/app/authenticate`; `extension_app_login` authenticates an extension app."""
 
     login_roles: tuple[LoginRole, ...] = ("pod",)
 
@@ -156,8 +157,9 @@ def _json_object(response: httpx.Response) -> dict[str, Any] | None:
 
 class OboLogin:
     """One user's on-behalf-of session, obtained with the app's session (`app`, an
-    `AuthSession` of an `AppLogin`); see the module docstring. Give `username` or
-    `user_id`."""
+    `AuthSession` of an `AppLogin`), posted to `/login/pubkey/app/user/{userId}/authenticate`
+    or `.../username/{name}/authenticate`. Give `username` or `user_id`. A 401 refreshes the
+    app session once and tries again; a second 401 or a 403 is a refusal."""
 
     def __init__(
         self,

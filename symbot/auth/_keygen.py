@@ -73,8 +73,8 @@ def key_pair_paths(private_key_path: Path, *, overwrite: bool = False) -> tuple[
 
 def write_private_key(path: Path, private_pem: bytes, *, overwrite: bool = False) -> Path:
     """Write secret material readable by its owner only (mode 0600 from the first byte).
-    Without `overwrite` the file must not exist; with it, the file is replaced (see the
-    module docstring). Returns `path`."""
+    Without `overwrite` the file must not exist; with it, the file is replaced by a rename
+    (a symbolic link at `path` is replaced, never written through). Returns `path`."""
     return _write(path, private_pem, 0o600, overwrite=overwrite)
 
 

@@ -18,8 +18,8 @@ May import: `symbot.apps` (`Bot.obo`), `symbot.services`, `symbot.datafeed`,
 from symbot.bot._bot import Bot
 from symbot.bot._dispatch import Dispatcher, DispatchStats, SeenEvents, in_handler
 from symbot.bot._forms import FormSubmission
-from symbot.bot._health import BotHealth
 from symbot.bot._handlers import Registry, command, help_text, on_event, on_form, on_message
+from symbot.bot._health import BotHealth
 from symbot.bot._matching import Invocation, MatchContext
 from symbot.bot._outbox import Outbox
 

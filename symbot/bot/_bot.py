@@ -76,8 +76,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Bot:
-    """A Symphony bot; see the module docstring. Not thread-safe; one `serve()` at a time,
-    restartable after it returns."""
+    """A Symphony bot: subclass it, decorate async methods with `on_message`, `on_event`,
+    `command` or `on_form`, and `run()` it (or `await serve()` inside async code).
+
+    `serve()` logs in, learns who the bot is, calls `on_start()` and reads the datafeed until
+    `stop()`, which stops intake at once, lets running handlers finish until a deadline,
+    calls `on_stop()` and closes. A built-in `/help` lists the commands. Not thread-safe;
+    one `serve()` at a time, restartable after it returns. See
+    [Handlers and commands](handlers.md)."""
 
     help_command: ClassVar[str | None] = "/help"
     """The built-in help command's name; None for no built-in help."""
@@ -276,9 +282,10 @@ class Bot:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def serve(self) -> None:
-        """Run until `stop()`; see the module docstring. Raises `AuthenticationError` if
-        the credentials are refused at the first login (or when re-logins kept failing for
-        `relogin_give_up_after`); network trouble and maintenance windows are ridden out."""
+        """Log in, read the datafeed and run handlers until `stop()`. Raises
+        `AuthenticationError` if the credentials are refused at the first login (or when
+        re-logins kept failing for `relogin_give_up_after`); network trouble and
+        maintenance windows are ridden out."""
         if self._stopped is not None:
             raise RuntimeError("this bot is already serving; call stop() first")
         self._stopped = anyio.Event()
@@ -355,10 +362,11 @@ class Bot:
             retry=evolve(self.config.retry, max_attempts=None),
             include_invisible=feed_config.include_invisible,
             delete_stale_on_403=feed_config.delete_stale_on_403,
+            feed_id=self._feed_position[0],
+            ack_id=self._feed_position[1],
             stats=self.feed_stats,
             transport_stats=self.transport_stats,
         )
-        loop.feed_id, loop.ack_id = self._feed_position
         self._loop = loop
         if self._stop_timeout is not None:  # stop() came during start-up
             loop.stop(self._stop_timeout)

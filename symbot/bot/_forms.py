@@ -35,7 +35,9 @@ ACTION_KEY = "action"
 
 @frozen
 class FormSubmission:
-    """One submission of an Elements form; see the module docstring."""
+    """One submission of an Elements form, as an `on_form` handler gets it: `action` is the
+    button clicked, `values` the fields (without `action`); `text()`, `choices()` and
+    `checked()` read a field and never fail on what a client sent."""
 
     form_id: str | None
     action: str | None  # the name of the button clicked

@@ -167,8 +167,10 @@ def on_form(*form_ids: str, action: str | None = None) -> Callable[[F], F]:
 
 def command(name: str, *, help: str | None = None, aliases: Iterable[str] = ()) -> Callable[[F], F]:
     """Run the handler for messages starting with `name` (e.g. "/weather"), its arguments
-    parsed from the handler's signature (see the module docstring). `help` defaults to the
-    first line of the docstring."""
+    parsed from the handler's parameters after the message (`str`, `int`, `float`, `bool`,
+    `X | None`; quotes group words; a last `str` takes the rest of the line). Arguments that
+    do not parse get the usage line as a reply. `help` defaults to the first line of the
+    docstring. See [Handlers and commands](handlers.md)."""
     words = (name, *aliases)
     if any(not word or len(word.split()) != 1 or word.strip() != word for word in words):
         raise ValueError(f"command names must be single words, got {words!r}")

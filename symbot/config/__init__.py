@@ -19,7 +19,7 @@ from symbot.config._credentials import (
     describe_source,
     is_pem_text,
 )
-from symbot.config._loading import CONFIG_KEYS, ConfigKey
+from symbot.config._keys import CONFIG_KEYS, ConfigKey
 from symbot.config._model import BotConfig
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import (
@@ -32,6 +32,7 @@ from symbot.config._sections import (
     Role,
     Timeouts,
 )
+from symbot.config._urls import is_loopback
 
 __all__ = [
     "CONFIG_KEYS",
@@ -53,5 +54,6 @@ __all__ = [
     "RsaJwtAuth",
     "Timeouts",
     "describe_source",
+    "is_loopback",
     "is_pem_text",
 ]

@@ -2,8 +2,8 @@
 
 Every value is validated once, at load time; a `ConfigError` names the field
 (`auth.private_key`) and the fix. Reading TOML files and `SYMBOT_*` variables is
-`symbot.config._loading`'s job, where `CONFIG_KEYS` lists every key with its default and its
-environment variable; `BotConfig.describe()` renders that list.
+`symbot.config._loading`'s job; `CONFIG_KEYS` (`symbot.config._keys`) lists every key with
+its default and its environment variable; `BotConfig.describe()` renders that list.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from attrs import Factory, field, frozen
 
 from symbot.config._checks import Check, boolean, fraction, seconds
 from symbot.config._credentials import AppAuth, CertificateAuth, Credentials, RsaJwtAuth
-from symbot.config._loading import describe, load_env, load_file
+from symbot.config._keys import describe
+from symbot.config._loading import load_env, load_file
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import (
     MAX_TAG_LENGTH,

@@ -37,6 +37,7 @@ from symbot._fields import (
     opt_object,
     opt_objects,
     opt_str,
+    path_of,
     req_str,
 )
 from symbot.errors import EventParseError
@@ -49,6 +50,7 @@ from symbot.messages import (
     read_stream,
     read_user,
 )
+from symbot.transport import MAX_ANSWER_DEPTH, JsonError, check_depth
 
 __all__ = [
     "EVENT_CLASSES",
@@ -143,6 +145,20 @@ def _shared_post_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier
         event["shared_message"] = read_message(shared, (where, "sharedMessage"), timestamp)
 
 
+def _free_object(p: _Json, key: str, where: Where) -> Mapping[str, Any]:
+    """A free-form JSON object the event hands out as it is (room properties, form values,
+    parameters): bounded in depth here, since the batch's depth was not walked (see
+    `symbot.transport.parse_json`). `{}` when absent."""
+    value = opt_object(p, key, where)
+    if not value:
+        return _EMPTY
+    try:
+        check_depth(value, MAX_ANSWER_DEPTH - 4)  # it sits four levels into the batch
+    except JsonError as deep:
+        raise FieldError(path_of(where, key), deep.detail) from None
+    return value
+
+
 def _stream_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
     event["stream"] = read_stream(p.get("stream"), (where, "stream"))
 
@@ -155,7 +171,7 @@ def _optional_stream(p: _Json, where: Where) -> Stream | None:
 def _room_fields(key: str) -> _Fields:
     def fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
         event["stream"] = read_stream(p.get("stream"), (where, "stream"))
-        event["room_properties"] = opt_object(p, key, where) or _EMPTY
+        event["room_properties"] = _free_object(p, key, where)
 
     return fields
 
@@ -183,7 +199,7 @@ def _elements_action_fields(
     event["stream"] = read_stream(p.get("stream"), (where, "stream"))
     event["form_message_id"] = opt_str(p, "formMessageId", where)
     event["form_id"] = opt_str(p, "formId", where)
-    event["form_values"] = opt_object(p, "formValues", where) or _EMPTY
+    event["form_values"] = _free_object(p, "formValues", where)
 
 
 def _join_request_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | None) -> None:
@@ -197,7 +213,7 @@ def _generic_fields(p: _Json, where: Where, event: _Kwargs, replier: Replier | N
     event["event_timestamp"] = opt_int(p, "eventTimestamp", where)
     event["source_system"] = opt_str(p, "sourceSystem", where)
     event["event_subtype"] = opt_str(p, "eventSubtype", where)
-    event["parameters"] = opt_object(p, "parameters", where) or _EMPTY
+    event["parameters"] = _free_object(p, "parameters", where)
 
 
 @frozen(kw_only=True, slots=False)

@@ -133,8 +133,9 @@ class DatafeedLoop:
 
     `agent` is an httpx client whose base URL is the agent and whose auth adds the tokens
     (and replays once on 401); `refresh_auth` forces a new login when a 401 survives that.
-    `stats` counts what the loop did and `transport_stats` its retries by kind and the
-    malformed answers it met (a `Bot` passes the ones it keeps across servings).
+    `feed_id` and `ack_id` say where a previous loop of the same bot stopped (it carries on
+    there); `stats` is where the counts go and `transport_stats` where its retries (by kind)
+    and the malformed answers it met are counted (a bot keeps both across restarts).
     """
 
     def __init__(
@@ -148,6 +149,8 @@ class DatafeedLoop:
         retry: RetryPolicy = FOREVER,
         include_invisible: bool = False,
         delete_stale_on_403: bool = True,
+        feed_id: str | None = None,
+        ack_id: str = "",
         stats: FeedStats | None = None,
         transport_stats: TransportStats | None = None,
     ) -> None:
@@ -163,10 +166,10 @@ class DatafeedLoop:
         self._read_timeout = httpx.Timeout(
             connect=base.connect, read=read_timeout, write=base.write, pool=base.pool
         )
-        self.feed_id: str | None = None
-        self.ack_id = ""
-        self.stats = stats if stats is not None else FeedStats()
-        self._transport_stats = transport_stats if transport_stats is not None else TransportStats()
+        self.feed_id = feed_id
+        self.ack_id = ack_id
+        self.stats = FeedStats() if stats is None else stats
+        self._transport_stats = TransportStats() if transport_stats is None else transport_stats
         self._read_url: tuple[str, httpx.URL] | None = None  # (feed id, its read URL)
         self._failures = 0
         self._stopping = False

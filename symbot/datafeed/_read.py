@@ -1,8 +1,10 @@
 """The body of a datafeed read (`V5EventList`): its events and its ackId, salvaged if need be.
 
 A read's body is decoded like every answer symbot reads (`symbot.transport.parse_json`: no
-`RecursionError`, no `MemoryError`, bounded depth). When it is not valid JSON because one
-event in it is broken (or nests too deeply), the rest is salvaged: the ackId is read from
+`RecursionError`, no `MemoryError`), except that its depth is not walked here: the event
+parser reads events field by field and bounds the free-form parts it hands out. When it is
+not valid JSON because one event in it is broken (or nests too deeply to decode), the rest
+is salvaged: the ackId is read from
 the end, every well-formed event is kept, and each broken fragment becomes a
 `MalformedEvent` (which the dispatcher logs and skips). Without this, one bad event would
 make its whole batch unreadable and unacknowledgeable, forever.
@@ -55,7 +57,7 @@ def parse_read_body(body: bytes) -> tuple[list[object], str]:
     V5EventList.
     """
     try:
-        payload = parse_json(body)
+        payload = parse_json(body, max_depth=None)
     except JsonError:
         return _salvage(body.decode("utf-8", errors="replace"))
     if not isinstance(payload, dict) or not isinstance(payload.get("ackId"), str):

@@ -23,7 +23,7 @@ from attrs import define
 from symbot import __version__
 from symbot.emulator._app import Counters
 from symbot.emulator._ca import CertificateAuthority, CertificateRejected
-from symbot.emulator._directory import UserDirectory
+from symbot.emulator._directory import UserDirectory, to_user_v2
 from symbot.emulator._http import Request, Response, Route, error
 from symbot.emulator._keys import UserKeys
 from symbot.emulator._tokens import LoginRefused, TokenKind, TokenStore, verify_login_jwt
@@ -121,21 +121,7 @@ class AuthRoutes:
 
     async def session_info(self, request: Request) -> Response:
         assert request.username is not None
-        record = self.directory.get(request.username)
-        return Response.json(
-            200,
-            {
-                "id": record.user_id,
-                "username": record.username,
-                "displayName": record.display_name,
-                "firstName": record.first_name,
-                "lastName": record.last_name,
-                "emailAddress": record.email,
-                "company": "symbot emulator",
-                "accountType": "SYSTEM",
-                "roles": ["INDIVIDUAL"],
-            },
-        )
+        return Response.json(200, to_user_v2(self.directory.get(request.username)))
 
     async def health(self, request: Request) -> Response:
         return Response.json(200, {"status": "UP", "version": f"symbot-emulator {__version__}"})

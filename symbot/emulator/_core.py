@@ -13,13 +13,12 @@ administrator or another user would; those of applications live in `AppControls`
 
 from __future__ import annotations
 
-import mimetypes
 import re
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 
@@ -33,14 +32,15 @@ from symbot.emulator._auth_routes import AuthRoutes
 from symbot.emulator._ca import CertificateAuthority, IssuedCertificate
 from symbot.emulator._clock import EmulatorClock
 from symbot.emulator._config_files import emulator_config_toml
+from symbot.emulator._conversation_controls import ConversationControls
 from symbot.emulator._directory import UserDirectory
 from symbot.emulator._faults import Body, FaultInjector
-from symbot.emulator._feeds import FeedInfo, FeedStore
+from symbot.emulator._feeds import FeedStore
 from symbot.emulator._message_ops import MessageOperations
 from symbot.emulator._message_routes import message_routes
 from symbot.emulator._pod_routes import pod_routes
 from symbot.emulator._rooms import Rooms
-from symbot.emulator._streams import SentMessage, StreamStore
+from symbot.emulator._streams import StreamStore
 from symbot.emulator._tokens import SESSION_KINDS, TokenKind, TokenStore
 from symbot.emulator._users import EmulatedUser, UserRegistry
 
@@ -50,8 +50,10 @@ IN_PROCESS_URL = "https://emulator.invalid"  # no TLS happens in-process
 _T = TypeVar("_T")
 
 
-class Emulator(AppControls, AsyncResource):
-    """See the module docstring. Lifetimes are in seconds, on the emulator's clock
+class Emulator(AppControls, ConversationControls, AsyncResource):
+    """A whole Symphony deployment (pod, Key Manager, session auth, agent): in-process with
+    `transport()` and `base_url`, or served on loopback with `async with` (`http_url`,
+    `https_url`, `ca_bundle`). Lifetimes are in seconds, on the emulator's clock
     (`time.time()` plus `clock_offset`: a negative offset puts the servers behind the bot).
 
     Sessions (a user's, an app's, and those an app holds on a user's behalf) live
@@ -356,91 +358,6 @@ class Emulator(AppControls, AsyncResource):
             return list(self.app.received)
         pattern = re.compile(path)
         return [request for request in self.app.received if pattern.match(request.path)]
-
-    # -- streams, messages and datafeeds ------------------------------------------------
-
-    def create_room(self, name: str, members: Sequence[str], *, owner: str | None = None) -> str:
-        """A room holding `members` (and `owner`, default the first member); its stream id."""
-        return self.stream_store.create_room(name, members, owner=owner)
-
-    def create_im(self, *usernames: str) -> str:
-        """The IM (two users) or MIM (more) between `usernames`; its stream id."""
-        return self.stream_store.create_im(*usernames)
-
-    def send(
-        self,
-        as_user: str,
-        stream_id: str,
-        text: str,
-        *,
-        mentions: Sequence[str] = (),
-        data: str | None = None,
-        message_ml: bool = False,
-        attachments: Sequence[tuple[str, bytes]] = (),
-    ) -> dict[str, Any]:
-        """Post a message as `as_user`, publish MESSAGESENT to the stream's members, and
-        return it as V4Message JSON. `text` is what a user types: escaped, with `mentions`
-        (usernames) rendered before it, even if it looks like markup. With `message_ml=True`
-        it is MessageML sent as is (e.g. a form), as an API client would. `attachments` are
-        (file name, content) pairs, stored for members to download."""
-        files = [
-            (name, content, mimetypes.guess_type(name)[0] or "application/octet-stream")
-            for name, content in attachments
-        ]
-        if message_ml:
-            if mentions:
-                raise ValueError("mentions= applies to plain text; put <mention/> in MessageML")
-            sent = self.stream_store.send(
-                as_user, stream_id, message_ml=text, data=data, attachments=files
-            )
-        else:
-            sent = self.stream_store.send(
-                as_user, stream_id, text, mentions=mentions, data=data, attachments=files
-            )
-        return self.stream_store.v4_message(sent)
-
-    def submit_form(
-        self,
-        as_user: str,
-        message_id: str,
-        values: Mapping[str, Any] | None = None,
-        *,
-        form_id: str | None = None,
-        action: str | None = None,
-    ) -> dict[str, Any]:
-        """`as_user` fills in a form of message `message_id` with `values` (field name →
-        value: a string, or a list for several choices) and clicks button `action` (needed
-        only when the form has several); the sender of the form (the bot) gets the
-        SYMPHONYELEMENTSACTION event, which is returned. `form_id` picks one form of a
-        message that has several. ValueError for a submission no user could make."""
-        return self.message_ops.submit_form(
-            as_user, message_id, values or {}, form_id=form_id, action=action
-        )
-
-    def room_event(
-        self, event_type: str, stream_id: str, initiator: str, affected_user: str | None = None
-    ) -> dict[str, Any]:
-        """Publish a room event (USERJOINEDROOM, ROOMCREATED, ...) to the stream's members;
-        see StreamStore.room_event."""
-        return self.stream_store.room_event(event_type, stream_id, initiator, affected_user)
-
-    def sent_messages(self) -> list[SentMessage]:
-        """Every message sent so far (by bots through the API and by `send`), oldest first."""
-        return self.stream_store.sent_messages()
-
-    def inject_event(
-        self, event: Mapping[str, Any] | str, *, to: Sequence[str] | None = None
-    ) -> None:
-        """Put a raw event (a V4Event dict, or JSON text, possibly malformed) into the feeds
-        of the users `to` (default: every user)."""
-        usernames = list(to) if to is not None else [user.username for user in self.directory]
-        self.feed_store.publish(usernames, event)
-
-    def feeds(self, username: str | None = None) -> list[FeedInfo]:
-        return self.feed_store.feeds(username)
-
-    def delete_feed(self, feed_id: str) -> None:
-        self.feed_store.delete(feed_id)
 
     # -- bot configuration --------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import anyio
 import httpx
 
 from symbot._lifecycle import AsyncResource
-from symbot.config import BotConfig, RetryPolicy, Role
+from symbot.config import ROLES, BotConfig, RetryPolicy, Role, is_loopback
 from symbot.transport._guard import ACCEPT_ENCODING, AnswerGuard
 from symbot.transport._retry import send_with_retry
 from symbot.transport._stats import TransportStats
@@ -74,6 +74,20 @@ def environment_proxy(url: str) -> str | None:
     return proxy if "://" in proxy else f"http://{proxy}"
 
 
+def _warn_of_plain_http(config: BotConfig) -> None:
+    """One WARNING per role reached over plain HTTP off loopback (`allow_insecure_http`):
+    the opt-in is for a trusted test network, and the log should say it is in use."""
+    for role in ROLES:
+        url = httpx.URL(config.url(role))
+        if url.scheme == "http" and not is_loopback(url.host):
+            logger.warning(
+                "the %s at %s is reached over plain HTTP (allow_insecure_http): the login "
+                "JWT and every token cross the network in clear text",
+                role.replace("_", " "),
+                url,
+            )
+
+
 class Transport(AsyncResource):
     """The deployment `config` describes, over HTTP; see the module docstring.
 
@@ -96,6 +110,8 @@ class Transport(AsyncResource):
         self._plain: dict[Role, httpx.AsyncClient] = {}
         self._mutual: dict[tuple[Role, int], tuple[ClientIdentity, httpx.AsyncClient]] = {}
         self._own: list[httpx.AsyncClient] = []
+        if transport is None:
+            _warn_of_plain_http(config)
 
     @property
     def retry(self) -> RetryPolicy:

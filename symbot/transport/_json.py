@@ -4,6 +4,12 @@ Every JSON body symbot reads from the network goes through `parse_json` (or `rea
 which adds the request to the error): it never lets `RecursionError` or `MemoryError` out,
 and it refuses JSON nested deeper than `MAX_ANSWER_DEPTH`, so nothing that walks the result
 later (an event parser, a handler's `repr`) can meet a structure deep enough to hurt it.
+
+The one exception is a datafeed batch, the hot path: walking every batch to measure its
+depth would cost as much as decoding it. Its events are read field by field by a parser
+that never recurses into them, so only the decoder's own guard applies there
+(`max_depth=None`), and the parser bounds the free-form parts it hands out
+(`check_depth`: room properties, form values, parameters).
 The size of a body is bounded before it gets here (`AnswerGuard`).
 
 `read_error_body` is the one reader of a Symphony error body (`{"code", "message"}`, or a
@@ -30,6 +36,7 @@ __all__ = [
     "JsonError",
     "as_list",
     "as_object",
+    "check_depth",
     "malformed",
     "parse_json",
     "parse_json_at",
@@ -63,8 +70,10 @@ class JsonError(ValueError):
         self.position = position
 
 
-def parse_json(data: bytes | str, *, max_depth: int = MAX_ANSWER_DEPTH) -> Any:
-    """The JSON value of `data`; `JsonError` when it is not JSON or nests too deeply.
+def parse_json(data: bytes | str, *, max_depth: int | None = MAX_ANSWER_DEPTH) -> Any:
+    """The JSON value of `data`; `JsonError` when it is not JSON or nests too deeply
+    (deeper than `max_depth`; with None, near the interpreter's recursion limit: see the
+    module docstring for the one caller that may say so).
 
     Never raises `RecursionError` or `MemoryError`: the first is what the json module
     raises near the interpreter's recursion limit, the second what a huge body can cost.
@@ -79,8 +88,8 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_ANSWER_DEPTH) -> Any:
         raise JsonError("not JSON", "the body is not UTF-8 text") from None
     except ValueError as exc:
         raise JsonError("not JSON", _where(exc, data)) from None
-    if _openers(data) > max_depth:  # else it cannot nest deeper: no need to look
-        _check_depth(value, max_depth)
+    if max_depth is not None and _openers(data) > max_depth:  # else it cannot be deeper
+        check_depth(value, max_depth)
     return value
 
 
@@ -104,13 +113,13 @@ def parse_json_at(text: str, pos: int, *, max_depth: int = MAX_ANSWER_DEPTH) -> 
     except json.JSONDecodeError as exc:
         raise JsonError("not JSON", _where(exc, text), exc.pos) from None
     try:
-        _check_depth(value, max_depth)
+        check_depth(value, max_depth)
     except JsonError as exc:
         raise JsonError(exc.kind, exc.detail, end) from None
     return value, end
 
 
-def _check_depth(value: Any, max_depth: int) -> None:
+def check_depth(value: Any, max_depth: int = MAX_ANSWER_DEPTH) -> None:
     """`JsonError` when `value` nests more than `max_depth` containers deep.
 
     Breadth first, one level at a time, with the iteration done by C builtins (`compress`,
@@ -129,7 +138,9 @@ def _check_depth(value: Any, max_depth: int) -> None:
         raise JsonError("too deep", _deeper_than(max_depth))
 
 
-def _deeper_than(max_depth: int) -> str:
+def _deeper_than(max_depth: int | None) -> str:
+    if max_depth is None:
+        return "JSON nested too deeply to decode"
     return f"JSON nested more than {max_depth} levels deep"
 
 

@@ -4,12 +4,14 @@ a wrong form are never echoed."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
 from symbot.config import BotConfig, RetryPolicy, RsaJwtAuth
 from symbot.errors import ConfigError
+from symbot.transport import Transport
 
 from .support import config_error, load_config
 
@@ -204,6 +206,22 @@ def test_plain_http_elsewhere_needs_the_explicit_opt_in(tmp_path: Path) -> None:
     assert config.pod_url == "http://pod.test"
     env = {"SYMBOT_POD_URL": "http://pod.test", "SYMBOT_ALLOW_INSECURE_HTTP": "true"}
     assert load_config(tmp_path, POD + AUTH, env).key_manager_url == "http://pod.test"
+
+
+def test_the_opt_in_in_use_is_logged_once_per_role(caplog: pytest.LogCaptureFixture) -> None:
+    insecure = BotConfig(
+        pod_url="http://pod.test", agent_url="https://agent.test", allow_insecure_http=True
+    )
+    with caplog.at_level(logging.WARNING, logger="symbot.transport"):
+        Transport(insecure)
+        Transport(BotConfig(pod_url="http://127.0.0.1:8080"))  # the served emulator: no word
+    warned = [r.getMessage() for r in caplog.records if "plain HTTP" in r.getMessage()]
+    assert [line.split(" at ")[0] for line in warned] == [
+        "the pod",
+        "the key manager",
+        "the session auth",
+    ]
+    assert all("clear text" in line for line in warned)
 
 
 def test_a_proxy_may_be_plain_http() -> None:

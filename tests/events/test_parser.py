@@ -343,3 +343,32 @@ def test_the_replier_is_bound_to_message_sent_events_only() -> None:
     shared = parse_event(FIXTURES["SHAREDPOST"], replier=_replier)
     assert isinstance(shared, SharedPostEvent)
     assert not shared.message.can_reply
+
+
+def _nested(depth: int) -> Json:
+    value: Json = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"deeper": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("event_type", "key", "path"),
+    [
+        ("SYMPHONYELEMENTSACTION", "formValues", "payload.symphonyElementsAction.formValues"),
+        ("GENERICSYSTEMEVENT", "parameters", "payload.genericSystemEvent.parameters"),
+        ("ROOMCREATED", "roomProperties", "payload.roomCreated.roomProperties"),
+    ],
+)
+def test_a_free_form_part_nested_too_deep_makes_the_event_malformed(
+    event_type: str, key: str, path: str
+) -> None:
+    """A batch's depth is not walked (it costs as much as decoding it): the parts an event
+    hands out as they are get bounded by the parser instead."""
+    event = copy.deepcopy(FIXTURES[event_type])
+    payload = next(iter(event["payload"].values()))
+    payload[key] = _nested(59)
+    parse_event(event)  # within the bound
+    payload[key] = _nested(200)
+    with pytest.raises(EventParseError, match=rf"{path}: JSON nested more than 60 levels"):
+        parse_event(event)
