@@ -209,10 +209,13 @@ class Bot:
     def health_url(self) -> str | None:
         """The base URL of `/healthz`, `/readyz` and `/metrics` while they are served (with
         the bound port when `health.port` is 0); None otherwise."""
-        return None if self._health_server is None else self._health_server.url
+        server = self._health_server
+        return server.url if server is not None and server.entered else None
 
     def health(self) -> BotHealth:
-        """Whether the bot is ready, and if not why: see `symbot.bot.BotHealth`."""
+        """Whether the bot is ready, and if not why (`BotHealth.reasons`, in words): ready
+        means serving, a datafeed read completed within `health.max_read_age` seconds, and
+        a session that is not failing. Cheap and synchronous: what `/readyz` answers."""
         phase: Phase = "not serving"
         if self._stopped is not None:
             phase = "stopping" if self._stop_timeout is not None else "starting"

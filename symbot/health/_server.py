@@ -87,6 +87,7 @@ class HealthServer(AsyncResource):
         self._timeout = request_timeout
         self._max_connections = max_connections
         self._open = 0
+        self._refused = 0  # connections refused since the cap was last reached
 
     @property
     def url(self) -> str:
@@ -115,22 +116,33 @@ class HealthServer(AsyncResource):
                 task_group.cancel_scope.cancel()
 
     async def _connection(self, stream: SocketStream) -> None:
-        async with stream:
-            if self._open >= self._max_connections:
-                logger.warning(
-                    "health server: %d connections open already; closing a new one unanswered",
-                    self._open,
-                )
-                return
-            self._open += 1
-            try:
-                with anyio.move_on_after(self._timeout):
-                    answer, extra = self._answer(await _read_head(stream))
-                    await stream.send(_encode(answer, extra))
-            except _GONE:
-                pass
-            finally:
-                self._open -= 1
+        try:
+            async with stream:
+                if self._open >= self._max_connections:
+                    self._refuse_one()
+                    return
+                self._open += 1
+                try:
+                    with anyio.move_on_after(self._timeout):
+                        answer, extra = self._answer(await _read_head(stream))
+                        await stream.send(_encode(answer, extra))
+                finally:
+                    self._open -= 1
+                    self._refused = 0  # a slot is free again
+        except _GONE:
+            pass
+        except Exception:  # nothing a client does may end the bot that serves this
+            logger.exception("health server: a connection failed")
+
+    def _refuse_one(self) -> None:
+        """Close a connection beyond the cap; warn once per run of refusals, so that a
+        flood of connections cannot flood the log too."""
+        if self._refused == 0:
+            logger.warning(
+                "health server: %d connections open already; closing new ones unanswered",
+                self._open,
+            )
+        self._refused += 1
 
     def _answer(self, head: bytes | Answer) -> tuple[Answer, str]:
         """The answer to a request's head (or the refusal of a head that could not be read),
