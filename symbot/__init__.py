@@ -9,7 +9,14 @@ helpers in `symbot.testing`.
 from symbot.auth import AuthProvider, AuthSession, CertificateAuth, RsaJwtAuth, Tokens
 from symbot.bot import Bot, FormSubmission, command, on_event, on_form, on_message
 from symbot.client import SessionInfo, SymphonyClient
-from symbot.config import BotConfig, BotSettings, DatafeedConfig, RetryPolicy, Timeouts
+from symbot.config import (
+    BotConfig,
+    BotSettings,
+    DatafeedConfig,
+    HealthConfig,
+    RetryPolicy,
+    Timeouts,
+)
 from symbot.datafeed import (
     ConnectionAcceptedEvent,
     ConnectionRequestedEvent,
@@ -94,6 +101,7 @@ __all__ = [
     "ForbiddenError",
     "FormSubmission",
     "GenericSystemEvent",
+    "HealthConfig",
     "InstantMessageCreatedEvent",
     "KeyLoadError",
     "MalformedAnswerError",

@@ -24,6 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "transport": {"config", "errors", "_lifecycle"},
     "auth": {"transport", "config", "errors", "_lifecycle"},
     "client": {"auth", "transport", "config", "errors", "_lifecycle"},
+    "health": {"errors", "_lifecycle"},
     "messages": {"errors", "_fields"},
     "datafeed": {"messages", "transport", "config", "errors", "_fields"},
     "services": {"client", "messages", "datafeed", "transport", "config", "errors", "_fields"},

@@ -3,15 +3,21 @@ where they run until a signal, as real processes (check and emulator have their 
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
+from anyio.abc import Process
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -221,6 +227,17 @@ def test_a_bot_file_imports_its_sibling_modules(tmp_path: Path) -> None:
     assert load_bot_class(f"{bot_file}:MyBot").greeting == "hello"  # type: ignore[attr-defined]
 
 
+@asynccontextmanager
+async def reaped(process: Process) -> AsyncIterator[Process]:
+    """`process`, killed on the way out if it still runs (a failed test leaves none behind)."""
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 @pytest.mark.anyio
 async def test_run_serves_the_bot_until_sigterm_then_stops_cleanly(tmp_path: Path) -> None:
     async with Emulator() as emu:
@@ -229,10 +246,8 @@ async def test_run_serves_the_bot_until_sigterm_then_stops_cleanly(tmp_path: Pat
         config = write_config(emu, tmp_path)
         im = emu.create_im("alice", "bot")
         target = f"{EXAMPLES / 'echo_bot.py'}:EchoBot"
-        process = await anyio.open_process(
-            [*SYMBOT, "run", target, "-c", str(config)], stderr=subprocess.PIPE
-        )
-        try:
+        command = [*SYMBOT, "run", target, "-c", str(config)]
+        async with reaped(await anyio.open_process(command, stderr=subprocess.PIPE)) as process:
             with anyio.fail_after(30):
                 while not emu.feeds("bot"):  # noqa: ASYNC110 - the emulator has no change hook
                     await anyio.sleep(0.05)
@@ -241,10 +256,6 @@ async def test_run_serves_the_bot_until_sigterm_then_stops_cleanly(tmp_path: Pat
                     await anyio.sleep(0.05)
                 process.send_signal(signal.SIGTERM)
                 status = await process.wait()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
         assert process.stderr is not None
         log = (await process.stderr.receive(1_000_000)).decode()
     assert status == 0, log
@@ -269,3 +280,41 @@ async def test_run_with_refused_credentials_says_why_and_exits_1(tmp_path: Path)
     assert "symbot run: login of user 'bot' refused:" in err
     assert "Traceback" not in err
     assert "answered 401" in err
+
+
+@pytest.mark.anyio
+async def test_run_serves_probes_and_metrics_with_the_key_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    """`symbot run --health-port` as a container runs it: the key as PEM text in
+    `SYMBOT_AUTH_PRIVATE_KEY` (the file holds no secret), probes and a scrape over real
+    HTTP, then SIGTERM."""
+    async with Emulator() as emu:
+        bot = emu.add_user("bot")
+        assert bot.private_key_pem is not None
+        config = tmp_path / "symbot.toml"
+        config.write_text(f'pod_url = "{emu.https_url}"\nca_bundle = "{emu.ca_bundle}"\n'
+                          '[auth]\nusername = "bot"\n')  # fmt: skip
+        env = {**os.environ, "SYMBOT_AUTH_PRIVATE_KEY": bot.private_key_pem.decode()}
+        target = f"{EXAMPLES / 'echo_bot.py'}:EchoBot"
+        command = [*SYMBOT, "run", target, "-c", str(config), "--health-port", "0", "--log-json"]
+        process = await anyio.open_process(command, stderr=subprocess.PIPE, env=env)
+        async with reaped(process), httpx.AsyncClient() as http:
+            assert process.stderr is not None
+            log = b""
+            with anyio.fail_after(30):
+                while (found := re.search(rb"health and metrics on (http://[^ ]+)", log)) is None:
+                    log += await process.stderr.receive()
+                url = found.group(1).decode()
+                while (await http.get(f"{url}/readyz")).status_code != 200:  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+                alive = (await http.get(f"{url}/healthz")).json()
+                metrics = (await http.get(f"{url}/metrics")).text
+                process.send_signal(signal.SIGTERM)
+                status = await process.wait()
+            log += await process.stderr.receive(1_000_000)
+    assert status == 0, log.decode()
+    assert alive == {"alive": True, "status": "ready"}
+    assert "\nsymbot_ready 1\n" in metrics
+    assert '\nsymbot_logins_total{reason="first login"} 1\n' in metrics
+    assert b"PRIVATE KEY" not in log

@@ -86,3 +86,31 @@ async def test_the_services_page_examples_work_against_the_emulator() -> None:
         assert (await h.next_reply(im)).text == "Room Desk: bob created"
         [room] = [s for s in h.emulator.stream_store.streams() if s.stream_type == "ROOM"]
         assert room.members == ["bot", "bob", "alice"]
+
+
+@pytest.mark.anyio
+async def test_the_migration_pages_bot_works_against_the_emulator() -> None:
+    """The symbot half of "one bot, both ways": the form goes out, a submission is answered,
+    a newcomer to a room is welcomed (and the bot does not welcome itself); the page's own
+    test passes too. The BDK half only has to compile (the BDK is not installed here)."""
+    namespace: dict[str, Any] = {"__name__": "migrating_page"}
+    blocks = python_blocks(ROOT / "docs" / "migrating.md")
+    ours = [block for block in blocks if "symphony.bdk" not in block]
+    assert [block for block in blocks if "class LunchBot" in block], "the bot is on the page"
+    for number, block in enumerate(ours, 1):
+        exec(compile(block, f"migrating.md block {number}", "exec"), namespace)  # noqa: S102
+    await namespace["test_lunch"]()
+    async with BotHarness(namespace["LunchBot"]) as h:
+        im = h.im("alice")
+        await h.say("alice", im, "/lunch")
+        sent_form = await h.next_reply(im)
+        values = {"dish": "pasta", "size": "large"}
+        h.emulator.submit_form("alice", sent_form.message_id, values, action="order")
+        alice, bob = h.user("alice"), h.user("bob")
+        (await h.next_reply(im)).assert_text(f"{alice.display_name} ordered a large pasta")
+        room = h.room("Lunch", ["alice"])
+        h.emulator.room_event("USERJOINEDROOM", room, "alice", "bot")  # alice adds the bot
+        h.emulator.room_event("USERJOINEDROOM", room, "alice", "bob")
+        welcome = await h.next_reply(room)
+        welcome.assert_text(f"Welcome, {bob.display_name}! Type /lunch to order.")
+        assert len(h.replies(room)) == 1

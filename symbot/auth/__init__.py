@@ -6,7 +6,8 @@ from symbot.auth import AuthProvider, AuthSession, CertificateAuth, RsaJwtAuth, 
 
 `provider_for(credentials)` turns a description from the configuration (`RsaJwtAuth`,
 `CertificateAuth`) into a live `AuthProvider`, reading its keys; an `AuthSession` keeps the
-tokens a provider obtains and hands them to every request through its `httpx.Auth` flows.
+tokens a provider obtains and hands them to every request through its `httpx.Auth` flows,
+counting logins and 401s in its `LoginStats` and saying how it fares in `SessionHealth`.
 Apps have their providers too (`AppLogin` for the app's session, `OboLogin` for a user's
 on-behalf-of session) and the pieces of an extension app's circle of trust (token pairs,
 the pod certificate, user JWTs); `symbot.apps.App` puts them together.
@@ -42,6 +43,7 @@ from symbot.auth._provider import (
 )
 from symbot.auth._rsa import RsaJwtLogin
 from symbot.auth._session import AuthSession
+from symbot.auth._stats import LoginStats
 from symbot.config import AppAuth, CertificateAuth, RsaJwtAuth
 from symbot.transport import ClientIdentity
 
@@ -62,6 +64,7 @@ __all__ = [
     "InMemoryTokenPairStore",
     "KeyPair",
     "LoginRole",
+    "LoginStats",
     "OboLogin",
     "PodCertificate",
     "RsaJwtAuth",

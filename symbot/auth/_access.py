@@ -25,7 +25,7 @@ import jwt
 from symbot.auth._clock import ServerClock
 from symbot.auth._provider import Tokens
 from symbot.errors import ApiError, redact
-from symbot.transport import Transport, send_with_retry
+from symbot.transport import Transport
 
 __all__ = ["IDM_TOKENS_PATH", "AccessTokenLogin", "TokenSource", "unverified_claims"]
 
@@ -85,8 +85,7 @@ class AccessTokenLogin:
         client = transport.http("pod")
         params = {"scope": self.scope} if self.scope else None
         headers = {"sessionToken": parent.session_token}
-        return await send_with_retry(
-            transport.retry,
+        return await transport.send_with_retry(
             lambda: client.post(IDM_TOKENS_PATH, params=params, headers=headers),
         )
 

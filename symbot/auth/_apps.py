@@ -32,7 +32,7 @@ from symbot.auth._keys import load_private_key
 from symbot.auth._provider import EndpointLogin, LoginRole, Tokens, check_login_response
 from symbot.config import AppAuth, describe_source
 from symbot.errors import ApiError
-from symbot.transport import Transport, send_with_retry
+from symbot.transport import Transport
 
 __all__ = ["AppLogin", "ExtensionAppTokens", "OboLogin"]
 
@@ -203,9 +203,7 @@ class OboLogin:
     async def _post(self, transport: Transport, app: Tokens) -> httpx.Response:
         client = transport.http("pod")
         headers = {"sessionToken": app.session_token}
-        return await send_with_retry(
-            transport.retry, lambda: client.post(self._path, headers=headers)
-        )
+        return await transport.send_with_retry(lambda: client.post(self._path, headers=headers))
 
     async def aclose(self) -> None:
         """Nothing to close: the app session belongs to the app."""

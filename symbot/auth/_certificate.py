@@ -21,7 +21,7 @@ from symbot.auth._provider import (
 )
 from symbot.config import CertificateAuth, describe_source
 from symbot.errors import AuthenticationError, KeyLoadError, NetworkError
-from symbot.transport import ClientIdentity, Transport, send_with_retry, tls_context, tls_refusal
+from symbot.transport import ClientIdentity, Transport, tls_context, tls_refusal
 
 __all__ = ["CertificateLogin", "load_certificate"]
 
@@ -94,7 +94,7 @@ class CertificateLogin:
             ) from None
         try:
             # No body and no Content-Type: Symphony refuses either on these endpoints.
-            response = await send_with_retry(transport.retry, lambda: client.post(path))
+            response = await transport.send_with_retry(lambda: client.post(path))
         except NetworkError as exc:
             refusal = tls_refusal(exc)
             url = f"POST {client.base_url.join(path)}"

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from symbot.auth._apps import ExtensionAppTokens
 from symbot.auth._clock import ServerClock
 from symbot.errors import ApiError, InvalidJwtError
-from symbot.transport import Transport, send_with_retry
+from symbot.transport import Transport
 
 __all__ = [
     "NOT_SIGNED_BY_THE_POD",
@@ -157,7 +157,7 @@ class PodCertificate:
 
     async def _fetch(self, transport: Transport) -> tuple[str, rsa.RSAPublicKey]:
         client = transport.http("pod")
-        response = await send_with_retry(transport.retry, lambda: client.get(POD_CERTIFICATE_PATH))
+        response = await transport.send_with_retry(lambda: client.get(POD_CERTIFICATE_PATH))
         request = response.request
         self._clock.observe(response)
 

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from symbot.auth._clock import ServerClock
 from symbot.config import MAX_JWT_LIFETIME, Role
-from symbot.transport import Transport, send_with_retry
+from symbot.transport import Transport
 
 __all__ = ["LoginJwt", "post_login_jwt"]
 
@@ -65,8 +65,8 @@ async def post_login_jwt(
     client = transport.http(role)
     for attempt in (1, 2):
         token, exp = signer.sign(key)
-        response = await send_with_retry(
-            transport.retry, functools.partial(client.post, path, json=body(token))
+        response = await transport.send_with_retry(
+            functools.partial(client.post, path, json=body(token))
         )
         signer.clock.observe(response)
         if attempt == 2 or response.status_code != 401 or not signer.expired_for_server(exp):

@@ -36,6 +36,7 @@ from symbot.auth._access import AccessTokenLogin
 from symbot.auth._clock import ServerClock
 from symbot.auth._outage import Outage, SessionHealth, SessionState, what_failed
 from symbot.auth._provider import AuthProvider, Tokens
+from symbot.auth._stats import LoginStats
 from symbot.config import RetryPolicy
 from symbot.errors import ConfigError, KeyLoadError, SymbotError, redact
 from symbot.transport import Transport
@@ -79,11 +80,15 @@ class TokenAuth(httpx.Auth):
         response = yield request
         if response.status_code != 401:
             return
+        stats = self._session.stats
+        stats.unauthorized += 1
         await response.aread()  # small body; lets the connection be reused
         logger.debug("%s %s answered 401; refreshing tokens", request.method, request.url)
         fresh = await self._session.refresh(stale=tokens, reason="after a 401")
         self._apply(request, fresh)
-        yield request
+        response = yield request
+        if response.status_code == 401:
+            stats.unauthorized += 1
 
 
 class AuthSession(AsyncResource):
@@ -102,6 +107,8 @@ class AuthSession(AsyncResource):
     of `symbot.apps`, whose refusal means the user withdrew the app). `clock` is the
     deployment's `ServerClock` (access tokens are planned on it); `name` says whose session
     it is in logs ("app my-app"; None for a bot's own, which the log identity names).
+    `stats` counts logins by reason, failed logins and 401s (a `Bot` passes the one it keeps
+    across servings; a new one by default): `logins` and `login_failures` read it.
     """
 
     def __init__(
@@ -117,6 +124,7 @@ class AuthSession(AsyncResource):
         relogin_give_up_after: float | None = None,
         ride_out_refusals: bool = True,
         name: str | None = None,
+        stats: LoginStats | None = None,
     ) -> None:
         self.provider = provider
         self._transport = transport
@@ -128,8 +136,8 @@ class AuthSession(AsyncResource):
         self.relogin_give_up_after = relogin_give_up_after
         self.ride_out_refusals = ride_out_refusals
         self.name = name
-        self.logins = 0
-        self.login_failures = 0
+        self.stats = stats if stats is not None else LoginStats()
+        self._worked = False  # a login of this session succeeded: later failures are outages
         self.auth: httpx.Auth = TokenAuth(self, key_manager=True)
         self.pod_auth: httpx.Auth = TokenAuth(self, key_manager=False)
         self._tokens: Tokens | None = None
@@ -140,6 +148,16 @@ class AuthSession(AsyncResource):
         self._outage: Outage | None = None
         self._changed = anyio.Event()
         self._access: dict[str | None, AuthSession] = {}
+
+    @property
+    def logins(self) -> int:
+        """Successful logins (counted in `stats`)."""
+        return self.stats.total
+
+    @property
+    def login_failures(self) -> int:
+        """Failed logins (counted in `stats`)."""
+        return self.stats.failures
 
     @property
     def current(self) -> Tokens | None:
@@ -231,7 +249,7 @@ class AuthSession(AsyncResource):
                 tokens = await self.provider.login(self._transport)
             except Exception as exc:
                 self._attempts_done += 1
-                self.login_failures += 1
+                self.stats.failures += 1
                 if self._rides_out(exc):
                     continue
                 final = exc if self._outage is None else self._outage.final_error(exc)
@@ -248,7 +266,8 @@ class AuthSession(AsyncResource):
         if self._outage is not None:
             self._outage.recovered()
             self._outage = None
-        self.logins += 1
+        self.stats.logged_in(reason)
+        self._worked = True
         self._tokens = tokens
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
@@ -264,7 +283,7 @@ class AuthSession(AsyncResource):
     def _rides_out(self, exc: Exception) -> bool:
         """True when `exc` is a re-login failure to retry (the outage plans when): the
         credentials worked before, and it is not a local problem."""
-        if not self.ride_out_refusals or self.logins == 0:
+        if not self.ride_out_refusals or not self._worked:
             return False
         if not isinstance(exc, SymbotError) or isinstance(exc, ConfigError | KeyLoadError):
             return False

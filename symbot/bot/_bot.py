@@ -22,6 +22,12 @@ batch unacknowledged so it comes back), calls `on_stop()` and closes the client.
 Services: while the bot serves, `bot.users`, `bot.streams` and `bot.messages` are the typed
 services of its client (`symbot.services`), built when the client is.
 
+Operations (docs/operating.md): `bot.health()` says whether the bot is ready and why not,
+`bot.metrics()` gives every figure in the Prometheus text format. With `health.port` set,
+`serve()` also answers `/healthz`, `/readyz` and `/metrics` on that port (`bot.health_url`),
+in its own task group: from before the login until `serve()` returns, never delaying it.
+The figures count from the bot's creation, across restarts.
+
 Handlers: class-level decorators (`@on_message`, `@on_event`, `@command`, `@on_form`) are
 collected when the class is created; `@bot.on_message(...)` and friends register plain
 functions on one instance. A built-in `/help` lists the commands, from their docstrings,
@@ -35,27 +41,32 @@ import contextlib
 import functools
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, ClassVar, TypeVar
 
 import anyio
 import httpx
 from anyio.abc import TaskGroup
-from attrs import define, evolve
+from attrs import evolve
 
-from symbot._lifecycle import AsyncResource
 from symbot.apps import App, OboUser
-from symbot.auth import AuthProvider
+from symbot.auth import AuthProvider, LoginStats
 from symbot.bot._dispatch import Dispatcher, DispatchStats, HandlerCall, SeenEvents, in_handler
-from symbot.bot._handlers import HandlerSpec, Invocation, MatchContext, Registry, collect_specs
+from symbot.bot._handlers import HandlerSpec, MatchContext, Registry, collect_specs
+from symbot.bot._health import BotHealth, Phase, assess, bot_metrics, health_routes
+from symbot.bot._matching import UsageReply
 from symbot.bot._outbox import Outbox
+from symbot.bot._signals import OnSignals
 from symbot.client import SessionInfo, SymphonyClient
 from symbot.config import BotConfig
 from symbot.datafeed import DatafeedLoop, Event, FeedStats, parse_event
-from symbot.errors import CommandUsageError, ConfigError
+from symbot.errors import ConfigError
+from symbot.health import HealthServer
 from symbot.messages import Message, to_message_ml
 from symbot.services import Messages, Services, Streams, Upload, Users
+from symbot.transport import TransportStats
 
 __all__ = ["Bot"]
 
@@ -102,6 +113,10 @@ class Bot:
         self._stats = DispatchStats()
         self._seen = SeenEvents(max(1, config.bot.dedupe_cache_size))
         self.feed_stats = FeedStats()
+        self.login_stats = LoginStats()
+        """Logins by reason, failed logins, 401s: counted by each serving's session."""
+        self.transport_stats = TransportStats()
+        """Retries by kind and malformed answers: counted by the transport and the datafeed."""
         self._feed_position: tuple[str | None, str] = (None, "")
         # What one serving holds (None when not serving).
         self._client: SymphonyClient | None = None
@@ -110,6 +125,8 @@ class Bot:
         self._outbox: Outbox | None = None
         self._me: SessionInfo | None = None
         self._loop: DatafeedLoop | None = None
+        self._reading_since: float | None = None
+        self._health_server: HealthServer | None = None
         self._serve_scope: anyio.CancelScope | None = None
         self._stopped: anyio.Event | None = None
         self._stop_timeout: float | None = None
@@ -188,6 +205,40 @@ class Bot:
         """Messages and attachments (`symbot.services.Messages`), while serving."""
         return self.services.messages
 
+    @property
+    def health_url(self) -> str | None:
+        """The base URL of `/healthz`, `/readyz` and `/metrics` while they are served (with
+        the bound port when `health.port` is 0); None otherwise."""
+        server = self._health_server
+        return server.url if server is not None and server.entered else None
+
+    def health(self) -> BotHealth:
+        """Whether the bot is ready, and if not why (`BotHealth.reasons`, in words): ready
+        means serving, a datafeed read completed within `health.max_read_age` seconds, and
+        a session that is not failing. Cheap and synchronous: what `/readyz` answers."""
+        phase: Phase = "not serving"
+        if self._stopped is not None:
+            phase = "stopping" if self._stop_timeout is not None else "starting"
+            if phase == "starting" and self.started.is_set():
+                phase = "serving"
+        return assess(
+            phase,
+            last_read_at=self.feed_stats.last_read_at,
+            reading_since=self._reading_since,
+            max_read_age=self.config.health.max_read_age,
+            session=self._client.session.health if self._client is not None else None,
+        )
+
+    def metrics(self) -> str:
+        """Every figure of the bot, in the Prometheus text format (docs/operating.md)."""
+        return bot_metrics(
+            self.health(),
+            dispatch=self._stats,
+            feed=self.feed_stats,
+            logins=self.login_stats,
+            transport=self.transport_stats,
+        )
+
     async def session_info(self) -> SessionInfo:
         """The bot's own user (id, username, display name), from the pod."""
         info = await self.client.session_info()
@@ -243,22 +294,37 @@ class Bot:
         self._stopped = anyio.Event()
         try:
             with anyio.CancelScope() as self._serve_scope:
-                client = SymphonyClient(
-                    self.config, provider=self._provider, transport=self._transport
-                )
-                app = App(self.config, transport=self._transport) if self.config.app else None
-                async with client, app if app is not None else contextlib.nullcontext():
-                    self._client, self._app = client, app
-                    self._services = services = Services(client)
-                    await self._serve_with(client, services)
+                async with self._health_endpoint():
+                    client = SymphonyClient(
+                        self.config,
+                        provider=self._provider,
+                        transport=self._transport,
+                        transport_stats=self.transport_stats,
+                        login_stats=self.login_stats,
+                    )
+                    app = App(self.config, transport=self._transport) if self.config.app else None
+                    async with client, app if app is not None else contextlib.nullcontext():
+                        self._client, self._app = client, app
+                        self._services = services = Services(client)
+                        await self._serve_with(client, services)
         finally:
             self._client = self._app = self._outbox = self._loop = self._serve_scope = None
-            self._services = None
+            self._services = self._health_server = self._reading_since = None
             self._stop_timeout = None
             self._stopped.set()
             self._stopped = None
             if self.started.is_set():
                 self.started = anyio.Event()
+
+    def _health_endpoint(self) -> AbstractAsyncContextManager[object]:
+        """The health server of this serving (when `health.port` is set), else nothing."""
+        settings = self.config.health
+        if settings.port is None:
+            return contextlib.nullcontext()
+        self._health_server = HealthServer(
+            health_routes(self.health, self.metrics), host=settings.host, port=settings.port
+        )
+        return self._health_server
 
     async def _serve_with(self, client: SymphonyClient, services: Services) -> None:
         """Learn who the bot is, build what handles the events, and read the datafeed;
@@ -302,14 +368,21 @@ class Bot:
             feed_id=self._feed_position[0],
             ack_id=self._feed_position[1],
             stats=self.feed_stats,
+            transport_stats=self.transport_stats,
         )
         self._loop = loop
         if self._stop_timeout is not None:  # stop() came during start-up
             loop.stop(self._stop_timeout)
         try:
-            await loop.run(on_ready=self.started.set)
+            await loop.run(on_ready=self._reading)
         finally:
             self._feed_position = (loop.feed_id, loop.ack_id)
+
+    def _reading(self) -> None:
+        """The datafeed is open and its first read goes out: started, and the clock of
+        `health.max_read_age` runs."""
+        self._reading_since = time.monotonic()
+        self.started.set()
 
     async def _run_on_stop(self) -> None:
         timeout = self.config.bot.stop_timeout  # its own budget, whatever the drain got
@@ -345,7 +418,7 @@ class Bot:
         anyio.run(self._serve_until_signalled, backend=backend)
 
     async def _serve_until_signalled(self) -> None:
-        async with _OnSignals(self._on_signal):  # serve()'s own exception comes out as itself
+        async with OnSignals(self._on_signal):  # serve()'s own exception comes out as itself
             await self.serve()
 
     def _on_signal(self, signum: int, task_group: TaskGroup) -> None:
@@ -362,49 +435,8 @@ class Bot:
         found = self.registry.match(event, context)
         for invocation in found:
             if invocation.usage_error is not None:
-                return [_UsageReply(i) if i.usage_error is not None else i for i in found]
+                return [UsageReply(i) if i.usage_error is not None else i for i in found]
         return found
 
     async def _report_error(self, exc: Exception, event: Event) -> None:
         await self.on_error(exc, event)
-
-
-class _OnSignals(AsyncResource):
-    """While entered, each SIGINT or SIGTERM calls `react(signal number, task group)`; the
-    task group is the watcher's, for what the reaction starts."""
-
-    def __init__(self, react: Callable[[int, TaskGroup], object]) -> None:
-        self._react = react
-
-    @asynccontextmanager
-    async def _lifespan(self) -> AsyncIterator[None]:
-        async with anyio.create_task_group() as task_group:
-            task_group.start_soon(self._watch, task_group)
-            try:
-                yield
-            finally:
-                task_group.cancel_scope.cancel()
-
-    async def _watch(self, task_group: TaskGroup) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                self._react(signum, task_group)
-
-
-@define
-class _UsageReply:
-    """A command call whose arguments did not parse: replies the usage line instead."""
-
-    invocation: Invocation
-
-    @property
-    def name(self) -> str:
-        return self.invocation.name
-
-    async def __call__(self) -> None:
-        try:
-            await self.invocation()
-        except CommandUsageError as exc:
-            msg = self.invocation.args[0]
-            if isinstance(msg, Message) and msg.can_reply:
-                await msg.reply(f"{exc.problem}. Usage: {exc.usage}")

@@ -22,6 +22,8 @@ The contract (per-stream order; docs/architecture.md):
   the batch are then left for the redelivery too, so their order is kept.
 - A malformed event (`EventParseError`, or anything else a parser throws) is logged with
   its id and skipped.
+- Each handler call is timed (`time.perf_counter`, from the call until it returned or
+  raised) into a histogram per handler name (`DispatchStats.handler_seconds`), for metrics.
 - At DEBUG level, each handler call is logged with the event's id, type, stream and
   initiator; below DEBUG, the per-event path formats no log line at all.
 """
@@ -30,19 +32,24 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
 import anyio
-from attrs import define
+from attrs import Factory, define
 
 from symbot.datafeed import Event, MalformedEvent, MessageSentEvent, parse_event
 from symbot.errors import EventParseError, Redeliver
+from symbot.health import Histogram
 
 __all__ = ["DispatchStats", "Dispatcher", "HandlerCall", "SeenEvents", "in_handler"]
 
 logger = logging.getLogger("symbot.bot")
+
+MAX_TIMED_HANDLERS = 256
+"""Handler names timed apart; calls of any further name are timed together as "other"."""
 
 
 class HandlerCall(Protocol):
@@ -69,7 +76,8 @@ def in_handler() -> bool:
 
 @define
 class DispatchStats:
-    """Counters of what the dispatcher did with the events it was given."""
+    """Counters of what the dispatcher did with the events it was given, and how long each
+    handler took (`handler_seconds`: a histogram per handler name)."""
 
     batches: int = 0
     events_received: int = 0
@@ -81,6 +89,16 @@ class DispatchStats:
     handler_errors: int = 0
     redeliveries: int = 0
     slow_batches: int = 0
+    handler_seconds: dict[str, Histogram] = Factory(dict)
+
+    def timed(self, name: str, seconds: float) -> None:
+        """Count one call of handler `name` that took `seconds`."""
+        histogram = self.handler_seconds.get(name)
+        if histogram is None:
+            if len(self.handler_seconds) >= MAX_TIMED_HANDLERS:
+                name = "other"
+            histogram = self.handler_seconds.setdefault(name, Histogram())
+        histogram.observe(seconds)
 
 
 class SeenEvents:
@@ -267,6 +285,7 @@ class Dispatcher:
         try:
             debug = logger.isEnabledFor(logging.DEBUG)
             stats, seen_ids, route = self.stats, self.seen.ids, self._route
+            clock, timed = time.perf_counter, stats.timed
             for event in events:
                 try:
                     calls = route(event)
@@ -278,24 +297,30 @@ class Dispatcher:
                 keep = True
                 for call in calls:
                     stats.handler_calls += 1
+                    name = call.name
                     if debug:
-                        _log_call(call.name, event)
+                        _log_call(name, event)
+                    started = clock()
                     try:
                         await call()
                     except Redeliver:
+                        timed(name, clock() - started)
                         stats.redeliveries += 1
-                        logger.info("handler %s asked to redeliver event %s", call.name, event.id)
+                        logger.info("handler %s asked to redeliver event %s", name, event.id)
                         keep = False
                     except Exception as exc:
+                        timed(name, clock() - started)
                         stats.handler_errors += 1
                         logger.exception(
                             "handler %s failed on event %s (%s) in stream %s",
-                            call.name,
+                            name,
                             event.id,
                             event.type,
                             event.stream_id,
                         )
                         await self._report(exc, event)
+                    else:
+                        timed(name, clock() - started)
                 if not keep:
                     outcome.redeliver = True
                     return

@@ -35,6 +35,7 @@ __all__ = [
     "MatchContext",
     "Matcher",
     "MessageSpec",
+    "UsageReply",
 ]
 
 logger = logging.getLogger("symbot.bot")
@@ -123,6 +124,26 @@ class Invocation:
         if self.usage_error is not None:
             raise self.usage_error
         return self.func(*self.args, **self.kwargs)
+
+
+@define
+class UsageReply:
+    """A command call whose arguments did not parse: replies the usage line instead (the
+    bot routes one in place of every call of an event when one of them has a usage error)."""
+
+    invocation: Invocation
+
+    @property
+    def name(self) -> str:
+        return self.invocation.name
+
+    async def __call__(self) -> None:
+        try:
+            await self.invocation()
+        except CommandUsageError as exc:
+            msg = self.invocation.args[0]
+            if isinstance(msg, Message) and msg.can_reply:
+                await msg.reply(f"{exc.problem}. Usage: {exc.usage}")
 
 
 class Incoming:

@@ -60,10 +60,18 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from attrs import evolve
+
     from symbot.config import BotConfig
     from symbot.logs import configure_logging
 
     config = BotConfig.from_file(args.config)
+    health = config.health
+    if args.health_port is not None:
+        health = evolve(health, port=args.health_port)
+    if args.health_host is not None:
+        health = evolve(health, host=args.health_host)
+    config = evolve(config, health=health)
     bot_class = load_bot_class(args.target)
     username = getattr(config.auth, "username", None) or "bot"
     identity = f"{username}@{httpx.URL(config.pod_url).host}"
@@ -129,10 +137,23 @@ def _build_parser() -> argparse.ArgumentParser:
         help="run your bot: symbot run my_bot:MyBot -c symbot.toml",
         description="Import TARGET (module:Class, or path/to/file.py:Class; the current "
         "directory is importable), build it with the configuration file and run it until "
-        "Ctrl-C or SIGTERM (graceful stop; a second signal stops at once).",
+        "Ctrl-C or SIGTERM (graceful stop; a second signal stops at once). With "
+        "--health-port, /healthz, /readyz and /metrics are served on that port.",
     )
     run.add_argument("target", metavar="TARGET", help="module:BotClass or file.py:BotClass")
     run.add_argument("-c", "--config", type=Path, default=Path("symbot.toml"), help="TOML file")
+    run.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="serve /healthz, /readyz and /metrics on this port (health.port)",
+    )
+    run.add_argument(
+        "--health-host",
+        metavar="HOST",
+        help="address the health port listens on (health.host; default 127.0.0.1, this "
+        "machine only; 0.0.0.0 for probes from outside a container)",
+    )
     run.set_defaults(handler=_run)
 
     check = sub.add_parser(

@@ -20,7 +20,7 @@ import httpx
 from attrs import frozen
 
 from symbot._lifecycle import AsyncResource
-from symbot.auth import AuthProvider, AuthSession, ServerClock, provider_for
+from symbot.auth import AuthProvider, AuthSession, LoginStats, ServerClock, provider_for
 from symbot.config import BotConfig, Role
 from symbot.errors import (
     ApiError,
@@ -29,7 +29,7 @@ from symbot.errors import (
     MessageRejectedError,
     RateLimitedError,
 )
-from symbot.transport import Transport, as_object, read_error_body, read_json, send_with_retry
+from symbot.transport import Transport, TransportStats, as_object, read_error_body, read_json
 
 __all__ = ["SessionInfo", "SymphonyClient", "api_error"]
 
@@ -88,6 +88,8 @@ class SymphonyClient(AsyncResource):
     `AuthProvider`, or an app's: `symbot.apps`). `transport` replaces the network for every
     role (the in-process emulator: `emu.transport()` with `pod_url=emu.base_url`). `clock`
     is the servers' clock a given `provider` builds its JWTs on (one is made otherwise).
+    `transport_stats` and `login_stats` are where the transport and the session count (a
+    `Bot` keeps its own across servings; new ones by default).
     `async with client:` starts the background token refresher; leaving it closes every
     connection.
     """
@@ -99,9 +101,11 @@ class SymphonyClient(AsyncResource):
         provider: AuthProvider | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: ServerClock | None = None,
+        transport_stats: TransportStats | None = None,
+        login_stats: LoginStats | None = None,
     ) -> None:
         self.config = config
-        self.transport = Transport(config, transport=transport)
+        self.transport = Transport(config, transport=transport, stats=transport_stats)
         self.clock = clock or ServerClock()
         """The servers' clock as measured from their answers (login JWTs are built on it)."""
         if provider is None:
@@ -127,6 +131,7 @@ class SymphonyClient(AsyncResource):
             clock=self.clock,
             relogin_give_up_after=config.relogin_give_up_after,
             name=None if self._owns_provider else getattr(provider, "username", None),
+            stats=login_stats,
         )
         self.pod = self.transport.client("pod", auth=self.session.pod_auth)
         self.agent = self.transport.client("agent", auth=self.session.auth)
@@ -152,10 +157,8 @@ class SymphonyClient(AsyncResource):
         `idempotent=False` for a request that must not be processed twice (see
         `symbot.transport.send_with_retry`)."""
         client = self.http(role)
-        response = await send_with_retry(
-            self.config.retry,
-            lambda: client.request(method, path, **kwargs),
-            idempotent=idempotent,
+        response = await self.transport.send_with_retry(
+            lambda: client.request(method, path, **kwargs), idempotent=idempotent
         )
         if raise_for_status and response.status_code >= 400:
             raise api_error(response)
@@ -212,7 +215,7 @@ class SymphonyClient(AsyncResource):
                 decoded[:] = [read_json(response, shape)]
             return response
 
-        response = await send_with_retry(self.config.retry, attempt, idempotent=idempotent)
+        response = await self.transport.send_with_retry(attempt, idempotent=idempotent)
         if not response.is_success:
             raise api_error(response)
         return decoded[0]

@@ -19,7 +19,7 @@ from symbot.config._credentials import (
     describe_source,
     is_pem_text,
 )
-from symbot.config._loading import CONFIG_KEYS, ConfigKey
+from symbot.config._keys import CONFIG_KEYS, ConfigKey
 from symbot.config._model import BotConfig
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import (
@@ -27,6 +27,7 @@ from symbot.config._sections import (
     ROLES,
     BotSettings,
     DatafeedConfig,
+    HealthConfig,
     Limits,
     Role,
     Timeouts,
@@ -45,6 +46,7 @@ __all__ = [
     "ConfigKey",
     "Credentials",
     "DatafeedConfig",
+    "HealthConfig",
     "KeySource",
     "Limits",
     "RetryPolicy",

@@ -2,8 +2,8 @@
 
 Every value is validated once, at load time; a `ConfigError` names the field
 (`auth.private_key`) and the fix. Reading TOML files and `SYMBOT_*` variables is
-`symbot.config._loading`'s job, where `CONFIG_KEYS` lists every key with its default and its
-environment variable; `BotConfig.describe()` renders that list.
+`symbot.config._loading`'s job; `CONFIG_KEYS` (`symbot.config._keys`) lists every key with
+its default and its environment variable; `BotConfig.describe()` renders that list.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from attrs import Factory, field, frozen
 
 from symbot.config._checks import Check, boolean, fraction, seconds
 from symbot.config._credentials import AppAuth, CertificateAuth, Credentials, RsaJwtAuth
-from symbot.config._loading import describe, load_env, load_file
+from symbot.config._keys import describe
+from symbot.config._loading import load_env, load_file
 from symbot.config._retry import RetryPolicy
 from symbot.config._sections import (
     MAX_TAG_LENGTH,
     ROLES,
     BotSettings,
     DatafeedConfig,
+    HealthConfig,
     Limits,
     Role,
     Timeouts,
@@ -144,6 +146,20 @@ def _check_datafeed(instance: Any, attribute: Any, value: Any) -> None:
             )
 
 
+def _check_health(instance: Any, attribute: Any, value: Any) -> None:
+    """A `HealthConfig` whose `max_read_age` leaves an idle feed time for one long-poll."""
+    _section("health", HealthConfig)(instance, attribute, value)
+    read_timeout = instance.datafeed.read_timeout
+    if value.max_read_age <= read_timeout:
+        raise ConfigError(
+            "health.max_read_age",
+            f"is {value.max_read_age:g} s, not above datafeed.read_timeout ({read_timeout:g} s): "
+            "an idle datafeed completes a read only once per long-poll, so the bot would "
+            "turn unready while nothing is wrong",
+            f"set it above {read_timeout:g} (the default is 120)",
+        )
+
+
 def _proxy_repr(value: str | None) -> str:
     return repr(None if value is None else redact(value))
 
@@ -196,6 +212,7 @@ class BotConfig:
     datafeed: DatafeedConfig = field(factory=DatafeedConfig, validator=_check_datafeed)
     bot: BotSettings = field(factory=BotSettings, validator=_section("bot", BotSettings))
     limits: Limits = field(factory=Limits, validator=_section("limits", Limits))
+    health: HealthConfig = field(factory=HealthConfig, validator=_check_health)
 
     def url(self, role: Role) -> str:
         """The base URL of `role`."""

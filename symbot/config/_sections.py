@@ -1,10 +1,13 @@
-"""The sections of a bot's configuration: timeouts, the datafeed, how the bot dispatches.
+"""The sections of a bot's configuration: timeouts, the datafeed, how the bot dispatches,
+the limits on what it reads, and the health endpoint.
 
 Each is a frozen attrs class whose validators name the configuration key that is wrong.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any, Literal
 
 import httpx
@@ -19,6 +22,7 @@ __all__ = [
     "ROLES",
     "BotSettings",
     "DatafeedConfig",
+    "HealthConfig",
     "Limits",
     "Role",
     "Timeouts",
@@ -122,3 +126,46 @@ class BotSettings:
     send_rate_per_stream: float | None = field(
         default=None, validator=at_least("bot.send_rate_per_stream", 0)
     )
+
+
+_HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def _check_port(_instance: Any, _attribute: Any, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ConfigError(
+            "health.port",
+            f"expected a TCP port (0 to 65535), got {value!r}",
+            "set a free port such as 9102, or remove it to serve no health endpoint",
+        )
+
+
+def _check_host(_instance: Any, _attribute: Any, value: Any) -> None:
+    if isinstance(value, str):
+        try:
+            ipaddress.ip_address(value)
+            return
+        except ValueError:
+            if _HOSTNAME.fullmatch(value):
+                return
+    raise ConfigError(
+        "health.host",
+        f"expected an address or host name to listen on, got {value!r}",
+        'use "127.0.0.1" (this machine only) or "0.0.0.0" (every interface, e.g. in a container)',
+    )
+
+
+@frozen(kw_only=True)
+class HealthConfig:
+    """The health and metrics endpoint (`/healthz`, `/readyz`, `/metrics`): served while the
+    bot serves when `port` is set (0: any free port), on `host`, loopback by default.
+
+    `max_read_age` (s): the bot is ready only while its datafeed completed a read within that
+    time. An idle feed completes one read per long-poll (about 30 s), so it must exceed
+    `datafeed.read_timeout`; `BotConfig` checks that."""
+
+    port: int | None = field(default=None, validator=_check_port)
+    host: str = field(default="127.0.0.1", validator=_check_host)
+    max_read_age: float = field(default=120.0, validator=seconds("health.max_read_age"))

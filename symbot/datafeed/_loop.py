@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -43,7 +44,12 @@ from symbot.config import RetryPolicy
 from symbot.datafeed._read import parse_read_body
 from symbot.errors import AuthenticationError, MalformedAnswerError, SymbotError
 from symbot.transport import (
+    MALFORMED_ANSWER,
+    NETWORK,
+    RATE_LIMITED,
+    SERVER_ERROR,
     JsonError,
+    TransportStats,
     as_list,
     as_object,
     error_detail,
@@ -73,9 +79,21 @@ class Batch:
     ack_id: str
 
 
+UNAUTHORIZED = "unauthorized"
+"""A retry after a 401 that outlived the auth flow's replay (or a re-login that failed)."""
+TOO_MANY_FEEDS = "too_many_feeds"
+"""A retry after the agent refused another feed (403)."""
+FEED_GONE = "feed_gone"
+"""A backoff after the feed vanished again before a read succeeded."""
+REFUSED = "refused"
+"""A retry after another error status (a 4xx the agent should not send)."""
+
+
 @define
 class FeedStats:
-    """What the loop did, for tests, benchmarks and health pages."""
+    """What the loop did, for tests, benchmarks and health pages. `last_read_at` is when a
+    read last completed (`time.monotonic()`): an answer with events, or a long-poll that
+    ended empty."""
 
     reads: int = 0
     failed_reads: int = 0
@@ -86,14 +104,24 @@ class FeedStats:
     feeds_reused: int = 0
     stale_feeds_deleted: int = 0
     auth_refreshes: int = 0
+    last_read_at: float | None = None
 
 
 class _ReadFailed(Exception):
-    """A request failed in a way worth retrying after a backoff."""
+    """A request failed in a way worth retrying after a backoff; `kind` says why, as
+    `TransportStats` counts retries."""
 
-    def __init__(self, what: str, retry_after: float | None = None) -> None:
+    def __init__(self, what: str, kind: str, retry_after: float | None = None) -> None:
         super().__init__(what)
+        self.kind = kind
         self.retry_after = retry_after
+
+
+def _status_kind(status: int) -> str:
+    """The retry kind of an error status."""
+    if status == 429:
+        return RATE_LIMITED
+    return SERVER_ERROR if status >= 500 else REFUSED
 
 
 class _FeedGone(Exception):
@@ -106,7 +134,8 @@ class DatafeedLoop:
     `agent` is an httpx client whose base URL is the agent and whose auth adds the tokens
     (and replays once on 401); `refresh_auth` forces a new login when a 401 survives that.
     `feed_id` and `ack_id` say where a previous loop of the same bot stopped (it carries on
-    there), and `stats` is where the counts go (a bot keeps one across restarts).
+    there); `stats` is where the counts go and `transport_stats` where its retries (by kind)
+    and the malformed answers it met are counted (a bot keeps both across restarts).
     """
 
     def __init__(
@@ -123,6 +152,7 @@ class DatafeedLoop:
         feed_id: str | None = None,
         ack_id: str = "",
         stats: FeedStats | None = None,
+        transport_stats: TransportStats | None = None,
     ) -> None:
         self._agent = agent
         self._handle_batch = handle_batch
@@ -139,6 +169,7 @@ class DatafeedLoop:
         self.feed_id = feed_id
         self.ack_id = ack_id
         self.stats = FeedStats() if stats is None else stats
+        self._transport_stats = TransportStats() if transport_stats is None else transport_stats
         self._read_url: tuple[str, httpx.URL] | None = None  # (feed id, its read URL)
         self._failures = 0
         self._stopping = False
@@ -220,7 +251,7 @@ class DatafeedLoop:
                 await self._create_feed()
                 return
             except _ReadFailed as failure:
-                await self._backoff(f"opening the datafeed failed: {failure}", failure.retry_after)
+                await self._backoff(f"opening the datafeed failed: {failure}", failure)
 
     async def _create_feed(self) -> None:
         response = await self._call(
@@ -230,10 +261,13 @@ class DatafeedLoop:
         )
         if response.status_code == 403:
             await self._delete_stale_feeds()
-            raise _ReadFailed("403 too many datafeeds")
+            raise _ReadFailed("403 too many datafeeds", TOO_MANY_FEEDS)
         if response.status_code not in (200, 201):
             said = read_error_body(response).message
-            raise _ReadFailed(f"datafeed create answered {response.status_code}: {said}")
+            raise _ReadFailed(
+                f"datafeed create answered {response.status_code}: {said}",
+                _status_kind(response.status_code),
+            )
         self._use_feed(_decode(response, _feed_id), reused=False)
 
     def _use_feed(self, feed_id: str, *, reused: bool) -> None:
@@ -281,37 +315,41 @@ class DatafeedLoop:
             if guard.cancelled_caught:
                 raise _ReadFailed(
                     f"datafeed read timed out after {self._read_timeout_s:g} s; the agent at "
-                    f"{self._agent.base_url} may be unreachable or slow"
+                    f"{self._agent.base_url} may be unreachable or slow",
+                    NETWORK,
                 )
             if response.status_code in (400, 404):
                 raise _FeedGone(f"{response.status_code}: {read_error_body(response).message}")
             if response.status_code == 403:
                 await self._delete_stale_feeds()
-                raise _ReadFailed("403 too many datafeeds")
+                raise _ReadFailed("403 too many datafeeds", TOO_MANY_FEEDS)
             if response.status_code != 200:
                 raise _ReadFailed(
                     f"status {response.status_code}: {read_error_body(response).message}",
+                    _status_kind(response.status_code),
                     retry_after(response, self._retry),
                 )
             try:
                 events, ack_id = parse_read_body(response.content)
             except JsonError as exc:
-                raise _ReadFailed(str(malformed(response, exc.kind, exc.detail))) from None
+                what = str(malformed(response, exc.kind, exc.detail))
+                raise _ReadFailed(what, MALFORMED_ANSWER) from None
         except _FeedGone as gone:
             logger.warning("datafeed %s is gone (%s); creating a new one", self.feed_id, gone)
             self.feed_id = None
             self.ack_id = ""
             self.stats.failed_reads += 1
             if self._failures:  # no good read since the last failure: do not spin
-                await self._backoff("the datafeed keeps failing", None)
+                await self._backoff("the datafeed keeps failing", _ReadFailed("", FEED_GONE))
             else:
                 self._failures = 1
             return None
         except _ReadFailed as failure:
             self.stats.failed_reads += 1
-            await self._backoff(f"datafeed read failed: {failure}", failure.retry_after)
+            await self._backoff(f"datafeed read failed: {failure}", failure)
             return None
         self._failures = 0
+        self.stats.last_read_at = time.monotonic()
         return Batch(tuple(events), ack_id)
 
     def _read_url_of(self, feed_id: str) -> httpx.URL:
@@ -333,7 +371,8 @@ class DatafeedLoop:
         except httpx.TimeoutException as exc:
             raise _ReadFailed(
                 f"{method} {path} timed out ({type(exc).__name__}); the agent at "
-                f"{self._agent.base_url} may be unreachable"
+                f"{self._agent.base_url} may be unreachable",
+                NETWORK,
             ) from exc
         except (httpx.HTTPError, ssl.SSLError) as exc:
             # httpx on asyncio lets a TLS error met while reading a response (an alert, a
@@ -341,13 +380,13 @@ class DatafeedLoop:
             verdict = tls_verdict(exc)
             url = self._agent.base_url.join(path)
             what = tls_refused(verdict, url) if verdict is not None else error_detail(exc)
-            raise _ReadFailed(f"{method} {path}: {what}") from exc
+            raise _ReadFailed(f"{method} {path}: {what}", NETWORK) from exc
         except AuthenticationError:
             raise
         except MalformedAnswerError as exc:  # the guard refused the body (too large, ...)
-            raise _ReadFailed(str(exc)) from exc
+            raise _ReadFailed(str(exc), MALFORMED_ANSWER) from exc
         except SymbotError as exc:  # a re-login inside the auth flow hit the network
-            raise _ReadFailed(f"{method} {path}: {exc}") from exc
+            raise _ReadFailed(f"{method} {path}: {exc}", UNAUTHORIZED) from exc
         if response.status_code == 401:
             self.stats.auth_refreshes += 1
             logger.warning("%s %s answered 401 after a replay; logging in again", method, path)
@@ -356,21 +395,26 @@ class DatafeedLoop:
             except AuthenticationError:
                 raise
             except (SymbotError, httpx.HTTPError) as exc:
-                raise _ReadFailed(f"re-login failed: {exc}") from exc
-            raise _ReadFailed("401 unauthorized")
+                raise _ReadFailed(f"re-login failed: {exc}", UNAUTHORIZED) from exc
+            raise _ReadFailed("401 unauthorized", UNAUTHORIZED)
         if is_transient_status(response.status_code):
             said = read_error_body(response).message
             raise _ReadFailed(
                 f"{method} {path} answered {response.status_code}: {said}",
+                _status_kind(response.status_code),
                 retry_after(response, self._retry),
             )
         return response
 
-    async def _backoff(self, what: str, retry_after: float | None) -> None:
+    async def _backoff(self, what: str, failure: _ReadFailed) -> None:
+        """Wait before the next attempt after `failure`, counted by its kind."""
         self._failures += 1
+        if failure.kind == MALFORMED_ANSWER:
+            self._transport_stats.malformed_answers += 1
         if not self._retry.attempts_left(self._failures):
             raise SymbotError(f"{what}; giving up after {self._failures} attempts")
-        delay = self._retry.backoff(self._failures, retry_after)
+        self._transport_stats.retried(failure.kind)
+        delay = self._retry.backoff(self._failures, failure.retry_after)
         logger.warning("%s; attempt %d, retrying in %.2f s", what, self._failures, delay)
         await anyio.sleep(delay)
 
@@ -380,7 +424,7 @@ def _decode(response: httpx.Response, shape: Callable[[Any], T]) -> T:
     try:
         return read_json(response, shape)
     except MalformedAnswerError as exc:
-        raise _ReadFailed(str(exc)) from None
+        raise _ReadFailed(str(exc), MALFORMED_ANSWER) from None
 
 
 def _feed_id(value: Any) -> str:

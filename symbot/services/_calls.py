@@ -28,7 +28,7 @@ from symbot._fields import FieldError, describe
 from symbot.client import SymphonyClient, api_error
 from symbot.config import Role
 from symbot.errors import ApiError, ForbiddenError, MalformedAnswerError, NotFoundError
-from symbot.transport import ANSWER_LIMIT, JsonError, read_json, send_with_retry
+from symbot.transport import ANSWER_LIMIT, JsonError, read_json
 
 __all__ = ["Calls", "decode", "expect", "url_safe_id"]
 
@@ -100,7 +100,7 @@ class Calls:
                 decoded[:] = [decode(response, read)]
             return response
 
-        response = await send_with_retry(self.client.config.retry, attempt, idempotent=idempotent)
+        response = await self.client.transport.send_with_retry(attempt, idempotent=idempotent)
         return response, decoded
 
     def _checked(

@@ -3,8 +3,9 @@ what comes back.
 
 `Transport` makes one httpx client per role (pod, agent, Key Manager, session auth) from
 the configuration, each reading every answer through an `AnswerGuard` (size limit,
-decompression); `send_with_retry` applies the retry policy to a call and `retry_after` reads
-a server's `Retry-After`; `read_json` decodes an answer (bounded depth, the shape the caller
+decompression); `send_with_retry` applies the retry policy to a call (counting retries and
+malformed answers in the transport's `TransportStats`) and `retry_after` reads a server's
+`Retry-After`; `read_json` decodes an answer (bounded depth, the shape the caller
 expects) and `read_error_body` is the one reader of an error body; `tls_context` builds
 every client TLS context, and `tls_refused`/`error_detail` say what a network failure was.
 Nothing here knows about tokens or events.
@@ -33,6 +34,13 @@ from symbot.transport._retry import (
     retry_after,
     send_with_retry,
 )
+from symbot.transport._stats import (
+    MALFORMED_ANSWER,
+    NETWORK,
+    RATE_LIMITED,
+    SERVER_ERROR,
+    TransportStats,
+)
 from symbot.transport._tls import (
     ClientIdentity,
     PrivateKey,
@@ -48,7 +56,11 @@ __all__ = [
     "ACCEPT_ENCODING",
     "ANSWER_LIMIT",
     "ERROR_BODY_BYTES",
+    "MALFORMED_ANSWER",
     "MAX_ANSWER_DEPTH",
+    "NETWORK",
+    "RATE_LIMITED",
+    "SERVER_ERROR",
     "TRACE_HEADER",
     "AnswerGuard",
     "ClientIdentity",
@@ -56,6 +68,7 @@ __all__ = [
     "JsonError",
     "PrivateKey",
     "Transport",
+    "TransportStats",
     "as_list",
     "as_object",
     "check_depth",

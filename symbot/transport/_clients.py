@@ -19,7 +19,7 @@ import logging
 import secrets
 import ssl
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -28,6 +28,8 @@ import httpx
 from symbot._lifecycle import AsyncResource
 from symbot.config import ROLES, BotConfig, RetryPolicy, Role, is_loopback
 from symbot.transport._guard import ACCEPT_ENCODING, AnswerGuard
+from symbot.transport._retry import send_with_retry
+from symbot.transport._stats import TransportStats
 from symbot.transport._tls import ClientIdentity, tls_context
 
 __all__ = ["TRACE_HEADER", "Transport", "environment_proxy", "new_trace_id"]
@@ -90,14 +92,20 @@ class Transport(AsyncResource):
     """The deployment `config` describes, over HTTP; see the module docstring.
 
     `transport` replaces the network for every role (the in-process emulator:
-    `emu.transport()` with `pod_url=emu.base_url`).
+    `emu.transport()` with `pod_url=emu.base_url`). `stats` counts retries and malformed
+    answers (a `Bot` passes the one it keeps across servings; a new one by default).
     """
 
     def __init__(
-        self, config: BotConfig, *, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        config: BotConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        stats: TransportStats | None = None,
     ) -> None:
         self.config = config
         self._transport = transport
+        self.stats = stats if stats is not None else TransportStats()
         self._verify: ssl.SSLContext | None = None
         self._plain: dict[Role, httpx.AsyncClient] = {}
         self._mutual: dict[tuple[Role, int], tuple[ClientIdentity, httpx.AsyncClient]] = {}
@@ -109,6 +117,13 @@ class Transport(AsyncResource):
     def retry(self) -> RetryPolicy:
         """The retry policy every HTTP call follows."""
         return self.config.retry
+
+    async def send_with_retry(
+        self, send: Callable[[], Awaitable[httpx.Response]], *, idempotent: bool = True
+    ) -> httpx.Response:
+        """`symbot.transport.send_with_retry` with this deployment's retry policy, counted
+        in `stats`."""
+        return await send_with_retry(self.retry, send, idempotent=idempotent, stats=self.stats)
 
     def http(self, role: Role, *, identity: ClientIdentity | None = None) -> httpx.AsyncClient:
         """The client of `role` without tokens (for logins), made once; with `identity`, the

@@ -36,6 +36,13 @@ from tenacity import (
 
 from symbot.config import RetryPolicy
 from symbot.errors import MalformedAnswerError, NetworkError, redact
+from symbot.transport._stats import (
+    MALFORMED_ANSWER,
+    NETWORK,
+    RATE_LIMITED,
+    SERVER_ERROR,
+    TransportStats,
+)
 from symbot.transport._tls import error_detail, tls_refused, tls_verdict
 
 __all__ = ["is_transient_status", "parse_retry_after", "retry_after", "send_with_retry"]
@@ -132,6 +139,7 @@ async def send_with_retry(
     send: Callable[[], Awaitable[httpx.Response]],
     *,
     idempotent: bool = True,
+    stats: TransportStats | None = None,
 ) -> httpx.Response:
     """Call `send` until it gives a non-transient response or the policy gives up.
 
@@ -142,8 +150,10 @@ async def send_with_retry(
     Network errors that outlive the policy become `symbot.errors.NetworkError`, naming
     the URL and what to check. A `MalformedAnswerError` raised by `send` (the answer's body
     could not be used: see `AnswerGuard` and `read_json`) is retried like a 5xx, and raised
-    once the policy gives up.
+    once the policy gives up. `stats` counts each retry by kind and each malformed answer
+    (`Transport.send_with_retry` passes the transport's).
     """
+    stats = stats if stats is not None else TransportStats()
 
     def transient_response(result: object) -> bool:
         if not isinstance(result, httpx.Response):
@@ -174,13 +184,16 @@ async def send_with_retry(
             exc = outcome.exception()
             if isinstance(exc, MalformedAnswerError):
                 what = f"malformed answer, {exc.kind}: {exc.detail}"
+                stats.retried(MALFORMED_ANSWER)
             else:
                 what = f"{type(exc).__name__}: {redact(str(exc))}"
+                stats.retried(NETWORK)
             target = _describe_request(exc) if exc is not None else "request"
         else:
             response = outcome.result()
             what = f"status {response.status_code}"
             target = f"{response.request.method} {response.request.url}"
+            stats.retried(RATE_LIMITED if response.status_code == 429 else SERVER_ERROR)
         delay = state.upcoming_sleep
         logger.warning(
             "%s failed (%s), attempt %d; retrying in %.2f s",
@@ -217,6 +230,9 @@ async def send_with_retry(
             return await send()
         except ssl.SSLError as exc:  # httpcore's anyio backend lets TLS alerts on read escape raw
             raise httpx.ReadError(f"TLS error: {exc.reason or exc}") from exc
+        except MalformedAnswerError:
+            stats.malformed_answers += 1
+            raise
 
     try:
         response: httpx.Response = await retrying(attempt)
