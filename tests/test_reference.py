@@ -1,5 +1,6 @@
-"""The API reference (docs/reference.md) renders every public name of `symbot`, `symbot.auth`,
-`symbot.emulator` and `symbot.testing`, each through a `::: dotted.name` directive that
+"""The API reference (docs/reference.md) renders every public name of the packages a bot's
+author uses (`symbot`, `symbot.auth`, `symbot.services`, `symbot.apps`, `symbot.health`,
+`symbot.emulator` and `symbot.testing`), each through a `::: dotted.name` directive that
 resolves to the very object the package exports, and it renders typed signatures."""
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "reference.md"
 MKDOCS = ROOT / "mkdocs.yml"
-PUBLIC_MODULES = ("symbot", "symbot.auth", "symbot.emulator", "symbot.testing")
+PUBLIC_MODULES = (
+    "symbot",
+    "symbot.auth",
+    "symbot.services",
+    "symbot.apps",
+    "symbot.health",
+    "symbot.emulator",
+    "symbot.testing",
+)
 DIRECTIVE = re.compile(r"^::: ([\w.]+)\s*$", re.MULTILINE)
 
 

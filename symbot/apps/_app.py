@@ -43,7 +43,13 @@ MAX_APP_TOKEN = 4096
 
 
 class App(AsyncResource):
-    """The app `config.app` describes (`AppAuth`); see the module docstring.
+    """The app `config.app` describes (`AppAuth`), with its own session.
+
+    It acts on behalf of users (`obo()`: one OBO session per user, kept by the same
+    single-flight machinery as a bot's tokens, cached with a bound) and runs the backend side
+    of an extension app's circle of trust (`authenticate_extension_app`, `validate_tokens`,
+    `pod_certificate`, `validate_jwt`). Retries, errors, the server's clock and maintenance
+    windows are handled as for a bot.
 
     `transport` replaces the network (the in-process emulator); `token_store` keeps the
     extension-app token pairs (default: in memory, entries expiring). `async with app:`

@@ -69,8 +69,13 @@ Route = Callable[[], Answer]
 
 
 class HealthServer(AsyncResource):
-    """Serves `routes` (path → function giving the `Answer`) on `host`:`port`; see the
-    module docstring. `port=0` picks a free port; `url` says which, once entered."""
+    """Serves `routes` (path → function giving the `Answer`) on `host`:`port`, assuming
+    every client is hostile: a request head is bounded (`MAX_HEAD_BYTES`, `MAX_TARGET_BYTES`),
+    a client has `request_timeout` seconds in all, at most `max_connections` are served at
+    once, only `GET` of the routes is answered, and every answer closes the connection.
+
+    `port=0` picks a free port; `url` says which, once entered. Leaving `async with` cancels
+    every connection at once."""
 
     def __init__(
         self,

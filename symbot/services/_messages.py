@@ -1,21 +1,4 @@
-"""`Messages`: read, send, update and suppress messages, and download their attachments.
-
-```python
-messages = Messages(client)                          # in a bot: bot.messages
-sent = await messages.send(stream_id, "report attached", attachments=[Path("report.pdf")])
-await messages.update(stream_id, sent.message_id, bold("report attached (v2)"))
-async for msg in messages.history(stream_id, since=datetime.now(UTC) - timedelta(hours=1)):
-    for attachment in msg.attachments:
-        content = await messages.download(msg, attachment)
-```
-
-Content follows `Bot.send_message`: a plain `str` is text (escaped), a `MessageML` value
-(builders, `markup()`) is markup. Endpoints: `GET /agent/v1/message/{id}`,
-`GET /agent/v4/stream/{sid}/message` (paged by time), `POST /agent/v4/stream/{sid}/message/create`
-and `/message/{mid}/update` (multipart/form-data), `POST
-/pod/v1/admin/messagesuppression/{id}/suppress`, `GET /agent/v1/stream/{sid}/attachment`
-(the content comes base64-encoded; `download` gives the bytes).
-"""
+"""`Messages`: read, send, update and suppress messages, and download their attachments."""
 
 from __future__ import annotations
 
@@ -115,7 +98,26 @@ def _file_parts(attachments: Sequence[Upload]) -> list[tuple[str, tuple[str, byt
 
 
 class Messages:
-    """Messages and attachments, through `client` (see the module docstring)."""
+    """Messages and attachments, through `client`:
+    its tokens, retries and guarded decoding.
+
+    ```python
+    messages = Messages(client)                          # in a bot: bot.messages
+    sent = await messages.send(stream_id, "report attached", attachments=[Path("report.pdf")])
+    await messages.update(stream_id, sent.message_id, bold("report attached (v2)"))
+    async for msg in messages.history(stream_id, since=datetime.now(UTC) - timedelta(hours=1)):
+        for attachment in msg.attachments:
+            content = await messages.download(msg, attachment)
+    ```
+
+    Content follows `Bot.send_message`: a plain `str` is text (escaped), a `MessageML` value
+    (builders, `markup()`) is markup. Endpoints: `GET /agent/v1/message/{id}`,
+    `GET /agent/v4/stream/{sid}/message` (paged by time),
+    `POST /agent/v4/stream/{sid}/message/create` and `/message/{mid}/update`
+    (multipart/form-data), `POST /pod/v1/admin/messagesuppression/{id}/suppress`,
+    `GET /agent/v1/stream/{sid}/attachment`
+    (the content comes base64-encoded; `download` gives the bytes).
+    """
 
     MAX_PAGE = 500
     """The largest page `GET /agent/v4/stream/{sid}/message` serves."""

@@ -1,22 +1,4 @@
-"""`Streams`: conversations — IMs, rooms, their members, and the bot's list of streams.
-
-```python
-streams = Streams(client)                           # in a bot: bot.streams
-im = await streams.create_im(alice.user_id)         # the IM's stream id (same one every time)
-room = await streams.create_room("Ops", description="Incidents", public=False)
-await streams.add_member(room.room_id, alice.user_id)
-for member in await streams.members(room.room_id):
-    print(member.user_id, "owner" if member.owner else "")
-async for stream in streams.list_streams(types=["ROOM"]):
-    print(stream.stream_id, stream.room_name)
-```
-
-Endpoints (pod API): `POST /pod/v1/im/create`, `POST /pod/v3/room/create`,
-`GET /pod/v3/room/{id}/info`, `POST /pod/v3/room/{id}/update`, `GET /pod/v2/streams/{sid}/info`,
-`GET /pod/v2/room/{id}/membership/list`, `POST /pod/v1/room/{id}/membership/add|remove`,
-`POST /pod/v1/streams/list` (paged). A stream or room the pod does not know raises
-`NotFoundError`; a room the bot may not see or change raises `ForbiddenError`.
-"""
+"""`Streams`: conversations — IMs, rooms, their members, and the bot's list of streams."""
 
 from __future__ import annotations
 
@@ -247,7 +229,26 @@ def _user_id(user_id: int) -> int:
 
 
 class Streams:
-    """IMs, rooms and memberships, through `client` (see the module docstring)."""
+    """IMs, rooms and memberships, through `client`:
+    its tokens, retries and guarded decoding.
+
+    ```python
+    streams = Streams(client)                           # in a bot: bot.streams
+    im = await streams.create_im(alice.user_id)         # the IM's stream id (same one every time)
+    room = await streams.create_room("Ops", description="Incidents", public=False)
+    await streams.add_member(room.room_id, alice.user_id)
+    for member in await streams.members(room.room_id):
+        print(member.user_id, "owner" if member.owner else "")
+    async for stream in streams.list_streams(types=["ROOM"]):
+        print(stream.stream_id, stream.room_name)
+    ```
+
+    Endpoints (pod API): `POST /pod/v1/im/create`, `POST /pod/v3/room/create`,
+    `GET /pod/v3/room/{id}/info`, `POST /pod/v3/room/{id}/update`, `GET /pod/v2/streams/{sid}/info`,
+    `GET /pod/v2/room/{id}/membership/list`, `POST /pod/v1/room/{id}/membership/add|remove`,
+    `POST /pod/v1/streams/list` (paged). A stream or room the pod does not know raises
+    `NotFoundError`; a room the bot may not see or change raises `ForbiddenError`.
+    """
 
     def __init__(self, client: SymphonyClient, *, auth: httpx.Auth | None = None) -> None:
         self._calls = Calls(client, auth=auth)

@@ -1,17 +1,4 @@
-"""`Users`: who is who on the pod — lookups by id, username or email, and search.
-
-```python
-users = Users(client)                       # in a bot: bot.users
-alice = await users.get_by_username("alice")
-people = await users.list_by_ids([alice.user_id, 349026222342002])
-async for user in users.search("jane", limit=20):
-    print(user.display_name, user.email)
-```
-
-Lookups use `GET /pod/v3/users` (up to 100 per request: longer lists are sent in batches),
-search `POST /pod/v1/user/search` (paged). `local=True` asks for users of the bot's own pod
-only; usernames exist only there, so username lookups are always local.
-"""
+"""`Users`: who is who on the pod — lookups by id, username or email, and search."""
 
 from __future__ import annotations
 
@@ -121,7 +108,21 @@ def _user_ids(user_ids: Iterable[int]) -> list[int]:
 
 
 class Users:
-    """User lookups and search on the pod, through `client` (see the module docstring)."""
+    """User lookups and search on the pod, through `client`:
+    its tokens, retries and guarded decoding.
+
+    ```python
+    users = Users(client)                       # in a bot: bot.users
+    alice = await users.get_by_username("alice")
+    people = await users.list_by_ids([alice.user_id, 349026222342002])
+    async for user in users.search("jane", limit=20):
+        print(user.display_name, user.email)
+    ```
+
+    Lookups use `GET /pod/v3/users` (up to 100 per request: longer lists are sent in batches),
+    search `POST /pod/v1/user/search` (paged). `local=True` asks for users of the bot's own pod
+    only; usernames exist only there, so username lookups are always local.
+    """
 
     def __init__(self, client: SymphonyClient, *, auth: httpx.Auth | None = None) -> None:
         self._calls = Calls(client, auth=auth)
